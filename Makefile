@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine (see README.md):
+#   make book   # create .venv if needed, install requirements.txt, build _build/html
+#   make test   # same set-up, then pytest
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+# Warnings are errors: a failing cell or a broken reference fails the build.
+JB_FLAGS ?= -n -W --keep-going
+
+.PHONY: book test data pdf clean-book clean benchmark browser-check
+
+$(STAMP): requirements.txt code/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+# The execution cache keys only on a chapter's code cells; drop it when the package changes
+# so that every chapter re-runs against the new code (trained models stay in _cache/).
+book: $(STAMP)
+	$(BIN)/python -m wbinterp.build $(JB_FLAGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+pdf: $(STAMP)
+	$(BIN)/jupyter-book build . --builder pdfhtml
+
+clean-book:
+	rm -rf _build
+
+clean: clean-book
+	rm -rf _cache

@@ -1,0 +1,162 @@
+"""A store of trained models: train once, reuse in every chapter and every rebuild.
+
+A checkpoint's key hashes the training config, the dataset checksum and the
+source of the code that trains (``models.py`` and ``train.py``), so a change to
+any of them means a new key and a retrain. A checkpoint is loaded with
+``torch.load(weights_only=True)`` and checked (key, digest of its tensors,
+names and shapes) before it is trusted; an unusable one is reported with a
+:class:`CacheWarning` and retrained, never silently used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from . import data as data_mod
+from . import models, train as train_mod
+from .train import TrainConfig
+
+#: Environment variable that chooses the model store.
+CACHE_ENV = "WBINTERP_CACHE"
+FORMAT = 1
+_TRAINING_SOURCES = (models.__file__, train_mod.__file__)
+
+
+class CacheWarning(UserWarning):
+    """A checkpoint could not be used and the model is being retrained."""
+
+
+class Trained(NamedTuple):
+    model: nn.Module
+    """The trained model, in eval mode, on the CPU."""
+    config: TrainConfig
+    history: dict[str, list[float]]
+    """Per-epoch training curves (see :func:`wbinterp.train.train`)."""
+    seconds: float
+    """How long training took when the model was trained."""
+    from_cache: bool
+    """Whether the model was loaded rather than trained in this call."""
+    path: Path
+    """The checkpoint file."""
+
+
+def cache_dir() -> Path:
+    """``$WBINTERP_CACHE`` if set, else ``_cache/models`` in the repository."""
+    return Path(os.environ.get(CACHE_ENV, data_mod.REPO_ROOT / "_cache" / "models")).expanduser()
+
+
+def code_fingerprint(paths=_TRAINING_SOURCES) -> str:
+    """SHA-256 of the training code's source files."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(config: TrainConfig, data_checksum: str, code: str | None = None) -> str:
+    """The key of a trained model: config, data and training code together."""
+    payload = json.dumps(
+        {"config": config.to_dict(), "data": data_checksum, "code": code or code_fingerprint()},
+        sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def tensor_digest(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over the names, shapes and bytes of a state dict's tensors."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tuple(t.shape)}:{t.dtype}\n".encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+def _checkpoint_path(root: Path, config: TrainConfig, key: str) -> Path:
+    return root / f"{config.dataset}-{config.model.kind}{config.model.d_hidden}-{key[:16]}.pt"
+
+
+def _atomic_save(obj: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def read_checkpoint(path: Path, config: TrainConfig, key: str) -> Trained:
+    """Load and check a checkpoint; raise ``ValueError`` saying what is wrong."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, not a torch file, unpickling refused
+        raise ValueError(f"cannot be read ({type(err).__name__}: {err})") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError("is not a checkpoint of this package's format")
+    if payload.get("key") != key:
+        raise ValueError("was made by another config, dataset or training code")
+    state = payload["state_dict"]
+    if tensor_digest(state) != payload.get("digest"):
+        raise ValueError("has weights that do not match their recorded digest (corrupted)")
+    model = models.from_state_dict(config.model, state).eval()
+    return Trained(model, config, payload["history"], float(payload["seconds"]), True, path)
+
+
+def load_or_train(config: TrainConfig | str, *, root: Path | None = None,
+                  dataset: data_mod.Dataset | None = None, retrain: bool = False,
+                  progress: bool = False) -> Trained:
+    """The trained model for ``config`` (a :class:`TrainConfig` or a preset name).
+
+    Loads it from the store when a valid checkpoint exists, else trains it and
+    stores it. ``retrain=True`` ignores the store.
+    """
+    if isinstance(config, str):
+        config = train_mod.preset(config)
+    dataset = dataset if dataset is not None else data_mod.load(config.dataset)
+    if dataset.name != config.dataset:
+        raise ValueError(f"config wants dataset {config.dataset!r} but got {dataset.name!r}")
+    root = Path(root) if root is not None else cache_dir()
+    key = cache_key(config, dataset.checksum)
+    path = _checkpoint_path(root, config, key)
+    if path.exists() and not retrain:
+        try:
+            return read_checkpoint(path, config, key)
+        except ValueError as err:
+            warnings.warn(f"checkpoint {path} {err}; retraining it", CacheWarning, stacklevel=2)
+    result = train_mod.train(config, dataset, progress=progress)
+    state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
+    _atomic_save({"format": FORMAT, "key": key, "config": config.to_dict(),
+                  "history": result.history, "seconds": result.seconds,
+                  "state_dict": state, "digest": tensor_digest(state)}, path)
+    return Trained(result.model, config, result.history, result.seconds, False, path)
+
+
+def export(trained: Trained, out: Path) -> list[Path]:
+    """Write ``weights.pt`` (a plain state dict), ``config.json`` and ``history.json``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in trained.model.state_dict().items()}
+    torch.save(state, out / "weights.pt")
+    (out / "config.json").write_text(json.dumps(trained.config.to_dict(), indent=2) + "\n")
+    (out / "history.json").write_text(
+        json.dumps({**trained.history, "seconds": trained.seconds}, indent=2) + "\n")
+    return [out / "weights.pt", out / "config.json", out / "history.json"]
+
+
+def load_exported(folder: Path) -> tuple[nn.Module, TrainConfig]:
+    """Rebuild a model written by :func:`export` (e.g. by ``python -m wbinterp train``)."""
+    folder = Path(folder)
+    config = TrainConfig.from_dict(json.loads((folder / "config.json").read_text()))
+    state = torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
+    return models.from_state_dict(config.model, state).eval(), config

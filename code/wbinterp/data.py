@@ -1,0 +1,227 @@
+"""Datasets as in-memory tensors, checked against known checksums.
+
+MNIST and Fashion-MNIST are read by torchvision (no hand-written IDX parser).
+Before torchvision reads a file, its SHA-256 is compared with the published
+value, so a missing, truncated or corrupted file stops everything with an error
+that names the file and says how to fix it: nothing is ever trained on bad data.
+
+Images come back flattened to ``(N, 784)`` float32 in ``[0, 1]``; no mean/std
+normalisation, so quadratic forms stay in pixel units.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+import torchvision
+
+#: Environment variable that chooses the data directory.
+DATA_ENV = "WBINTERP_DATA"
+
+#: The repository root when the package is installed from ``code/`` (editable).
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class DataError(RuntimeError):
+    """A dataset file is missing, truncated or corrupted."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where torchvision looks for a dataset and what its files must hash to."""
+
+    name: str
+    """Short name used throughout the package (``"mnist"``, ``"fashion-mnist"``)."""
+    torchvision_class: str
+    """Name of the ``torchvision.datasets`` class that reads the files."""
+    sha256: dict[str, str]
+    """SHA-256 of each decompressed raw file, keyed by file name."""
+    classes: tuple[str, ...]
+    """Human-readable class names, in label order."""
+
+
+MNIST = DatasetSpec(
+    name="mnist",
+    torchvision_class="MNIST",
+    sha256={
+        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    },
+    classes=tuple(str(d) for d in range(10)),
+)
+
+FASHION_MNIST = DatasetSpec(
+    name="fashion-mnist",
+    torchvision_class="FashionMNIST",
+    sha256={
+        "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    },
+    classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+             "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+)
+
+SPECS = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a dataset, held in memory."""
+
+    images: torch.Tensor
+    """``(N, 784)`` float32 pixels in ``[0, 1]``."""
+    labels: torch.Tensor
+    """``(N,)`` int64 class labels."""
+
+    def __len__(self) -> int:
+        return self.labels.shape[0]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset's train and test splits with the checksum that identifies them."""
+
+    name: str
+    train: Split
+    test: Split
+    classes: tuple[str, ...]
+    checksum: str
+    """SHA-256 over the raw files' hashes: part of every trained model's cache key."""
+
+
+def data_dir() -> Path:
+    """The data directory: ``$WBINTERP_DATA`` if set, else ``data/`` in the repository."""
+    return Path(os.environ.get(DATA_ENV, REPO_ROOT / "data")).expanduser()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def raw_folder(spec: DatasetSpec, root: Path) -> Path:
+    """The folder where torchvision looks for ``spec``'s decompressed files."""
+    return Path(root) / spec.torchvision_class / "raw"
+
+
+def verify(spec: DatasetSpec, root: Path) -> str:
+    """Check every raw file of ``spec`` under ``root``; return the dataset checksum.
+
+    Raises :class:`DataError` naming the first missing or corrupted file.
+    """
+    folder = raw_folder(spec, root)
+    for filename, expected in spec.sha256.items():
+        path = folder / filename
+        if not path.is_file():
+            raise DataError(
+                f"{spec.name}: file {path} is missing. Run "
+                f"`python -m wbinterp data {spec.name}` with internet access to download it, "
+                f"or `python -m wbinterp data {spec.name} --from DIR` to copy the original "
+                f"files from a local folder (set ${DATA_ENV} to use another data directory)."
+            )
+        actual = sha256_file(path)
+        if actual != expected:
+            raise DataError(
+                f"{spec.name}: file {path} is corrupted or truncated "
+                f"({path.stat().st_size} bytes, sha256 {actual[:12]}…, expected {expected[:12]}…). "
+                f"Delete it and run `python -m wbinterp data {spec.name}` again."
+            )
+    joined = "".join(f"{name}:{spec.sha256[name]}\n" for name in sorted(spec.sha256))
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def install_from(spec: DatasetSpec, source: Path, root: Path) -> None:
+    """Decompress the four original ``.gz`` files (or copy plain ones) from ``source``.
+
+    The files land where torchvision looks for them, then are verified. The source
+    folder is only read.
+    """
+    source, folder = Path(source), raw_folder(spec, root)
+    folder.mkdir(parents=True, exist_ok=True)
+    for filename in spec.sha256:
+        gz, plain = source / f"{filename}.gz", source / filename
+        tmp = folder / f".{filename}.part"
+        if gz.is_file():
+            with gzip.open(gz, "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        elif plain.is_file():
+            shutil.copyfile(plain, tmp)
+        else:
+            raise DataError(f"{spec.name}: neither {gz} nor {plain} exists; "
+                            f"point --from at the folder holding the four original files.")
+        os.replace(tmp, folder / filename)
+    verify(spec, root)
+
+
+def download(spec: DatasetSpec, root: Path) -> None:
+    """Download through torchvision (it checks the archives' md5), then verify."""
+    cls = getattr(torchvision.datasets, spec.torchvision_class)
+    try:
+        cls(str(root), train=True, download=True)
+        cls(str(root), train=False, download=True)
+    except Exception as err:  # torchvision raises RuntimeError or URLError
+        raise DataError(
+            f"{spec.name}: download into {raw_folder(spec, root)} failed ({err}). "
+            f"Without internet, copy the original files with "
+            f"`python -m wbinterp data {spec.name} --from DIR`."
+        ) from err
+    verify(spec, root)
+
+
+def _read_split(spec: DatasetSpec, root: Path, train: bool) -> Split:
+    cls = getattr(torchvision.datasets, spec.torchvision_class)
+    ds = cls(str(root), train=train, download=False)
+    images = ds.data.reshape(len(ds.data), -1).to(torch.float32) / 255.0
+    return Split(images=images.contiguous(), labels=ds.targets.to(torch.int64))
+
+
+def load_spec(spec: DatasetSpec, root: Path | None = None, download_missing: bool = False) -> Dataset:
+    """Load a dataset described by ``spec`` from ``root`` (default :func:`data_dir`)."""
+    root = Path(root) if root is not None else data_dir()
+    try:
+        checksum = verify(spec, root)
+    except DataError:
+        if not download_missing or any(
+            (raw_folder(spec, root) / f).exists() for f in spec.sha256
+        ):
+            raise  # a corrupted file is never silently replaced
+        download(spec, root)
+        checksum = verify(spec, root)
+    return Dataset(
+        name=spec.name,
+        train=_read_split(spec, root, train=True),
+        test=_read_split(spec, root, train=False),
+        classes=spec.classes,
+        checksum=checksum,
+    )
+
+
+@lru_cache(maxsize=4)
+def _load_cached(name: str, root: str, download_missing: bool) -> Dataset:
+    return load_spec(SPECS[name], Path(root), download_missing)
+
+
+def load(name: str = "mnist", root: Path | None = None, download_missing: bool = True) -> Dataset:
+    """Load ``"mnist"`` or ``"fashion-mnist"`` into memory (cached per process).
+
+    Missing files are downloaded through torchvision when ``download_missing``;
+    a file that is present but corrupted always raises :class:`DataError`.
+    """
+    if name not in SPECS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(SPECS)}")
+    root = Path(root) if root is not None else data_dir()
+    return _load_cached(name, str(root.resolve()), download_missing)

@@ -1,0 +1,128 @@
+"""The two classifiers of the book, with weights named after the maths.
+
+State-dict names (what ``python -m wbinterp train`` exports):
+
+* ``BilinearMLP``: ``w_e`` (d×784), ``w_l`` and ``w_r`` (d×d), ``w_u`` (10×d),
+  plus ``b_l`` and ``b_r`` (d) when built with ``bias=True``.
+* ``ReLUMLP``: ``w_in`` (h×784), ``w_out`` (10×h), plus ``b_in`` (h) and
+  ``b_out`` (10) when built with ``bias=True``.
+
+Every weight is a plain 2-D matrix acting on column vectors, ``y = W x``, as in
+the equations; a batch of inputs is a ``(batch, features)`` tensor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The architecture of a classifier."""
+
+    kind: str = "bilinear"
+    """``"bilinear"`` for :class:`BilinearMLP` or ``"relu"`` for :class:`ReLUMLP`."""
+    d_input: int = 784
+    """Input width: 28×28 pixels, flattened."""
+    d_hidden: int = 512
+    """Hidden width ``d`` (the paper uses 512; the official code's default is 256)."""
+    n_classes: int = 10
+    """Number of output logits."""
+    bias: bool = False
+    """Add biases (the paper drops them: "it did not harm performance")."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _init_linear(out_features: int, in_features: int) -> nn.Parameter:
+    # PyTorch's nn.Linear default (Kaiming-uniform with a=sqrt(5)): U(-1/sqrt(in), 1/sqrt(in)).
+    bound = in_features ** -0.5
+    return nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
+
+
+class BilinearMLP(nn.Module):
+    """``logits = W_u [(W_l h + b_l) ⊙ (W_r h + b_r)]`` with ``h = W_e x``."""
+
+    def __init__(self, config: ModelConfig = ModelConfig()) -> None:
+        super().__init__()
+        if config.kind != "bilinear":
+            raise ValueError(f"BilinearMLP needs kind='bilinear', got {config.kind!r}")
+        self.config = config
+        d = config.d_hidden
+        self.w_e = _init_linear(d, config.d_input)
+        self.w_l = _init_linear(d, d)
+        self.w_r = _init_linear(d, d)
+        self.w_u = _init_linear(config.n_classes, d)
+        if config.bias:
+            self.b_l = nn.Parameter(torch.zeros(d))
+            self.b_r = nn.Parameter(torch.zeros(d))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, 784) -> (batch, d)``: ``h = W_e x``."""
+        return x @ self.w_e.T
+
+    def bilinear(self, h: torch.Tensor) -> torch.Tensor:
+        """``(batch, d) -> (batch, d)``: ``g(h) = (W_l h + b_l) ⊙ (W_r h + b_r)``."""
+        left, right = h @ self.w_l.T, h @ self.w_r.T
+        if self.config.bias:
+            left, right = left + self.b_l, right + self.b_r
+        return left * right
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, 784) -> (batch, 10)`` logits."""
+        return self.bilinear(self.embed(x)) @ self.w_u.T
+
+
+class ReLUMLP(nn.Module):
+    """``logits = W_out ReLU(W_in x + b_in) + b_out``."""
+
+    def __init__(self, config: ModelConfig = ModelConfig(kind="relu")) -> None:
+        super().__init__()
+        if config.kind != "relu":
+            raise ValueError(f"ReLUMLP needs kind='relu', got {config.kind!r}")
+        self.config = config
+        self.w_in = _init_linear(config.d_hidden, config.d_input)
+        self.w_out = _init_linear(config.n_classes, config.d_hidden)
+        if config.bias:
+            self.b_in = nn.Parameter(torch.zeros(config.d_hidden))
+            self.b_out = nn.Parameter(torch.zeros(config.n_classes))
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, 784) -> (batch, h)``: the post-ReLU activations a transcoder predicts."""
+        pre = x @ self.w_in.T
+        if self.config.bias:
+            pre = pre + self.b_in
+        return torch.relu(pre)
+
+    def head(self, hidden: torch.Tensor) -> torch.Tensor:
+        """``(batch, h) -> (batch, 10)``: the readout, used to splice in a transcoder."""
+        logits = hidden @ self.w_out.T
+        if self.config.bias:
+            logits = logits + self.b_out
+        return logits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.hidden(x))
+
+
+def build(config: ModelConfig) -> nn.Module:
+    """A freshly initialised model for ``config`` (seed torch first for reproducibility)."""
+    if config.kind == "bilinear":
+        return BilinearMLP(config)
+    if config.kind == "relu":
+        return ReLUMLP(config)
+    raise ValueError(f"unknown model kind {config.kind!r}; choose 'bilinear' or 'relu'")
+
+
+def from_state_dict(config: ModelConfig, state: dict[str, torch.Tensor]) -> nn.Module:
+    """Rebuild a model from exported weights, checking names and shapes."""
+    model = build(config)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in state.items()}
+    if expected != got:
+        raise ValueError(f"weights do not match {config}: expected {expected}, got {got}")
+    model.load_state_dict(state)
+    return model

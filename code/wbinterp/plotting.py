@@ -1,0 +1,99 @@
+"""Figures for the book. These functions draw what they are given; they compute nothing.
+
+Images use a diverging colormap centred at zero: blue positive, red negative,
+white zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+#: Blue for positive, red for negative, white for zero.
+DIVERGING = "RdBu"
+
+
+def _as_images(images) -> np.ndarray:
+    arr = np.asarray(images, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != 784:
+        raise ValueError(f"expected images of shape (n, 784), got {arr.shape}")
+    return arr.reshape(-1, 28, 28)
+
+
+def digit_grid(images, titles: Sequence[str] | None = None, ncols: int = 10,
+               cmap: str = "gray_r", size: float = 1.1) -> Figure:
+    """Grid of 28×28 images (rows of ``images`` are flattened pixels in ``[0, 1]``)."""
+    arr = _as_images(images)
+    nrows = -(-len(arr) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(arr):
+            ax.imshow(arr[i], cmap=cmap, vmin=0, vmax=1)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def signed_grid(images, titles: Sequence[str] | None = None, ncols: int = 10,
+                size: float = 1.1, row_labels: Sequence[str] | None = None,
+                shared_scale: bool = False) -> Figure:
+    """Grid of signed 28×28 images (blue positive, red negative, white zero).
+
+    Each image is scaled symmetrically about zero by its own largest magnitude,
+    or by the largest over all images when ``shared_scale``.
+    """
+    arr = _as_images(images)
+    nrows = -(-len(arr) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.2), squeeze=False)
+    global_max = np.abs(arr).max() or 1.0
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        if i < len(arr):
+            vmax = global_max if shared_scale else (np.abs(arr[i]).max() or 1.0)
+            ax.imshow(arr[i], cmap=DIVERGING, vmin=-vmax, vmax=vmax)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8)
+    if row_labels is not None:
+        for r, label in enumerate(row_labels):
+            axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(histories: dict[str, dict[str, list[float]]]) -> Figure:
+    """Test accuracy and training loss per epoch, one line per named model."""
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, history in histories.items():
+        ax_acc.plot(history["epoch"], np.asarray(history["test_accuracy"]) * 100, label=name)
+        ax_loss.plot(history["epoch"], history["train_loss"], label=name)
+    ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", yscale="log", title="Training loss (with input noise)")
+    ax_acc.legend()
+    fig.tight_layout()
+    return fig
+
+
+def curves(x, ys: dict[str, Sequence[float]], xlabel: str, ylabel: str, title: str = "",
+           logx: bool = False, reference: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+           ax=None) -> Figure:
+    """Lines of ``ys`` against ``x``; ``reference`` adds quoted numbers as markers."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 3.8))
+    for name, y in ys.items():
+        ax.plot(x, y, marker="o", markersize=3, label=name)
+    for name, (rx, ry) in (reference or {}).items():
+        ax.plot(rx, ry, linestyle="none", marker="x", markersize=7, label=name)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if logx:
+        ax.set_xscale("symlog", linthresh=1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

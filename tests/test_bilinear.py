@@ -1,0 +1,143 @@
+"""Identities of the bilinear maths, to float precision."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from wbinterp import bilinear as bl
+from wbinterp.models import BilinearMLP, ModelConfig
+
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    """Identities are checked in double precision; the default is restored afterwards."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
+def random_weights(d=6, n=5, c=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(d, n, generator=g), torch.randn(d, n, generator=g),
+            torch.randn(c, d, generator=g))
+
+
+def test_tensor_form_equals_layer_output():
+    w_l, w_r, _ = random_weights()
+    h = torch.randn(4, 5)
+    b = bl.bilinear_tensor(w_l, w_r)
+    torch.testing.assert_close(torch.einsum("aij,bi,bj->ba", b, h, h), (h @ w_l.T) * (h @ w_r.T))
+    torch.testing.assert_close(b, b.transpose(1, 2))
+
+
+def test_bias_folding_with_appended_one():
+    w_l, w_r, _ = random_weights()
+    b_l, b_r = torch.randn(6), torch.randn(6)
+    h = torch.randn(4, 5)
+    tensor = bl.bilinear_tensor(bl.fold_bias(w_l, b_l), bl.fold_bias(w_r, b_r))
+    h1 = bl.append_one(h)
+    expected = (h @ w_l.T + b_l) * (h @ w_r.T + b_r)
+    torch.testing.assert_close(torch.einsum("aij,bi,bj->ba", tensor, h1, h1), expected)
+
+
+def test_model_with_bias_matches_folded_tensor():
+    model = BilinearMLP(ModelConfig(d_hidden=7, bias=True)).double()
+    with torch.no_grad():
+        model.b_l.normal_(), model.b_r.normal_()
+    x = torch.rand(3, 784)
+    q = bl.interaction_matrices(bl.fold_bias(model.w_l, model.b_l), bl.fold_bias(model.w_r, model.b_r), model.w_u)
+    torch.testing.assert_close(bl.quadratic_form(q, bl.append_one(model.embed(x))), model(x))
+
+
+def test_interaction_matrices_equal_naive_contraction():
+    w_l, w_r, w_u = random_weights()
+    naive = torch.einsum("ca,aij->cij", w_u, bl.bilinear_tensor(w_l, w_r))
+    torch.testing.assert_close(bl.interaction_matrices(w_l, w_r, w_u), naive)
+
+
+def test_logits_from_interaction_matrices_equal_model():
+    torch.manual_seed(0)
+    model = BilinearMLP(ModelConfig(d_hidden=24)).double()
+    x = torch.rand(50, 784)
+    q = bl.interaction_matrices(model.w_l, model.w_r, model.w_u)
+    torch.testing.assert_close(bl.quadratic_form(q, model.embed(x)), model(x), rtol=1e-10, atol=1e-12)
+    pixel_q = bl.to_input_basis(q, model.w_e)
+    torch.testing.assert_close(bl.quadratic_form(pixel_q, x), model(x), rtol=1e-10, atol=1e-12)
+
+
+def test_spectrum_reconstructs_and_is_sorted():
+    q = bl.interaction_matrices(*random_weights(d=9, n=8, c=4))
+    spec = bl.spectrum(q)
+    torch.testing.assert_close(bl.reconstruct(spec), q)
+    assert (spec.values[:, :-1] >= spec.values[:, 1:]).all()
+    gram = spec.vectors @ spec.vectors.transpose(1, 2)
+    torch.testing.assert_close(gram, torch.eye(8).expand(4, 8, 8))
+
+
+def test_truncation_extremes():
+    w_l, w_r, w_u = random_weights(d=9, n=8, c=4)
+    q = bl.interaction_matrices(w_l, w_r, w_u)
+    spec, h = bl.spectrum(q), torch.randn(10, 8)
+    torch.testing.assert_close(bl.truncated_logits(spec, h, 8), bl.quadratic_form(q, h))
+    assert torch.equal(bl.truncated_logits(spec, h, 0), torch.zeros(10, 4))
+    labels = torch.arange(10) % 4
+    acc = bl.truncation_accuracy(spec, h, labels, [0, 8], batch_size=3)
+    full = (bl.quadratic_form(q, h).argmax(-1) == labels).double().mean().item()
+    assert acc[0] == pytest.approx(0.25) and acc[8] == pytest.approx(full)
+
+
+def test_truncation_keeps_largest_magnitudes():
+    values = torch.tensor([[3.0, 1.0, -0.5, -4.0]])
+    assert bl.top_by_magnitude(values, 2).tolist() == [[True, False, False, True]]
+    with pytest.raises(ValueError, match="k must be between 0 and 4"):
+        bl.top_by_magnitude(values, 5)
+
+
+def test_sign_canonicalisation_is_stable():
+    q = bl.interaction_matrices(*random_weights(d=9, n=8, c=4))
+    spec = bl.spectrum(q)
+    flipped = bl.canonical_signs(-spec.vectors)
+    torch.testing.assert_close(flipped, spec.vectors)
+    biggest = spec.vectors.abs().argmax(-1, keepdim=True)
+    assert (spec.vectors.gather(-1, biggest) > 0).all()
+
+
+def test_effective_rank():
+    assert bl.effective_rank(torch.tensor([5.0, 0.0, 0.0])).item() == pytest.approx(1.0)
+    assert bl.effective_rank(torch.tensor([1.0, -1.0, 1.0, -1.0])).item() == pytest.approx(4.0)
+    assert bl.effective_rank(torch.zeros(3)).item() == 0.0
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: bl.interaction_matrices(torch.randn(4, 3), torch.randn(4, 2), torch.randn(2, 4)),
+     r"w_r must have shape \(4, 3\), got \(4, 2\)"),
+    (lambda: bl.interaction_matrices(torch.randn(4, 3), torch.randn(4, 3), torch.randn(2, 5)),
+     r"w_u must have shape \(\*, 4\), got \(2, 5\)"),
+    (lambda: bl.quadratic_form(torch.randn(2, 3, 3), torch.randn(5, 4)),
+     r"h must have shape \(\*, 3\)"),
+    (lambda: bl.interaction_matrices(torch.ones(4, 3, dtype=torch.int64), torch.randn(4, 3), torch.randn(2, 4)),
+     "floating-point"),
+    (lambda: bl.to_input_basis(torch.randn(2, 3, 3), torch.randn(4, 10)), r"w_e must have shape \(3, \*\)"),
+    (lambda: bl.spectrum(torch.randn(3, 4)), r"q must have shape"),
+])
+def test_wrong_shapes_name_the_expected_shape(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+@settings(max_examples=30, deadline=None)
+@given(d=st.integers(1, 8), n=st.integers(1, 8), c=st.integers(1, 5), seed=st.integers(0, 10_000))
+def test_identities_over_random_shapes(d, n, c, seed):
+    w_l, w_r, w_u = random_weights(d, n, c, seed)
+    h = torch.randn(3, n, generator=torch.Generator().manual_seed(seed))
+    q = bl.interaction_matrices(w_l, w_r, w_u)
+    direct = ((h @ w_l.T) * (h @ w_r.T)) @ w_u.T
+    torch.testing.assert_close(bl.quadratic_form(q, h), direct)
+    torch.testing.assert_close(q, torch.einsum("ca,aij->cij", w_u, bl.bilinear_tensor(w_l, w_r)))
+    spec = bl.spectrum(q)
+    torch.testing.assert_close(bl.reconstruct(spec), q)
+    torch.testing.assert_close(bl.truncated_logits(spec, h, n), direct)

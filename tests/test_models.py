@@ -1,0 +1,63 @@
+"""The models compute exactly the equations they are named after."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from wbinterp.models import BilinearMLP, ModelConfig, ReLUMLP, build, from_state_dict
+
+
+def test_bilinear_shapes_and_names():
+    model = BilinearMLP(ModelConfig(d_hidden=32))
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert shapes == {"w_e": (32, 784), "w_l": (32, 32), "w_r": (32, 32), "w_u": (10, 32)}
+    assert model(torch.rand(5, 784)).shape == (5, 10)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_bilinear_layer_is_elementwise_product_of_two_linear_maps(bias):
+    torch.manual_seed(0)
+    model = BilinearMLP(ModelConfig(d_hidden=16, bias=bias)).double()
+    if bias:
+        with torch.no_grad():
+            model.b_l.normal_()
+            model.b_r.normal_()
+    x = torch.rand(7, 784, dtype=torch.float64)
+    h = torch.einsum("di,bi->bd", model.w_e, x)
+    left = torch.einsum("ad,bd->ba", model.w_l, h) + (model.b_l if bias else 0)
+    right = torch.einsum("ad,bd->ba", model.w_r, h) + (model.b_r if bias else 0)
+    expected = torch.einsum("ca,ba->bc", model.w_u, left * right)
+    torch.testing.assert_close(model(x), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_bilinear_is_quadratic_in_its_input():
+    torch.manual_seed(1)
+    model = BilinearMLP(ModelConfig(d_hidden=8)).double()
+    x = torch.rand(3, 784, dtype=torch.float64)
+    torch.testing.assert_close(model(2.5 * x), 2.5 ** 2 * model(x))
+    torch.testing.assert_close(model(-x), model(x))
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_relu_mlp(bias):
+    torch.manual_seed(2)
+    model = ReLUMLP(ModelConfig(kind="relu", d_hidden=12, bias=bias))
+    names = {"w_in": (12, 784), "w_out": (10, 12)}
+    if bias:
+        names |= {"b_in": (12,), "b_out": (10,)}
+    assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == names
+    x = torch.rand(4, 784)
+    hidden = torch.relu(x @ model.w_in.T + (model.b_in if bias else 0))
+    assert (model.hidden(x) >= 0).all()
+    torch.testing.assert_close(model(x), hidden @ model.w_out.T + (model.b_out if bias else 0))
+
+
+def test_wrong_kind_and_shapes_are_refused():
+    with pytest.raises(ValueError, match="unknown model kind 'gelu'"):
+        build(ModelConfig(kind="gelu"))
+    with pytest.raises(ValueError, match="kind='bilinear'"):
+        BilinearMLP(ModelConfig(kind="relu"))
+    state = BilinearMLP(ModelConfig(d_hidden=8)).state_dict()
+    with pytest.raises(ValueError, match="weights do not match"):
+        from_state_dict(ModelConfig(d_hidden=16), state)

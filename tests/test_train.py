@@ -1,0 +1,70 @@
+"""Training is deterministic, learns, and evaluation is pure."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from wbinterp.models import ModelConfig
+from wbinterp.train import PRESETS, TrainConfig, evaluate, preset, train
+
+TINY = TrainConfig(model=ModelConfig(d_hidden=16), epochs=3, batch_size=32, lr=1e-2,
+                   weight_decay=0.0, input_noise=0.1)
+
+
+def test_training_is_deterministic_on_cpu(toy_data):
+    a = train(TINY, toy_data, device="cpu")
+    b = train(TINY, toy_data, device="cpu")
+    for (name, wa), (_, wb) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+        assert torch.equal(wa, wb), name
+    assert a.history == b.history
+    c = train(TINY.with_(seed=1), toy_data, device="cpu")
+    assert not torch.equal(a.model.w_e, c.model.w_e)
+
+
+@pytest.mark.parametrize("kind", ["bilinear", "relu"])
+def test_training_learns_a_separable_problem(toy_data, kind):
+    config = TINY.with_(kind=kind, epochs=8)
+    result = train(config, toy_data, device="cpu")
+    assert result.history["epoch"] == list(range(1, 9))
+    assert result.history["test_accuracy"][-1] > 0.9
+    assert result.history["train_loss"][-1] < result.history["train_loss"][0]
+
+
+def test_evaluate_is_pure_and_correct(toy_data):
+    model = train(TINY, toy_data, device="cpu").model
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    metrics = evaluate(model, toy_data.test, batch_size=7)
+    assert model.training  # mode restored
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    with torch.no_grad():
+        logits = model(toy_data.test.images)
+    expected = (logits.argmax(-1) == toy_data.test.labels).float().mean().item()
+    assert metrics["accuracy"] == pytest.approx(expected)
+    assert metrics["loss"] == pytest.approx(
+        torch.nn.functional.cross_entropy(logits, toy_data.test.labels).item(), rel=1e-4, abs=1e-7)
+
+
+def test_presets_follow_the_paper_and_the_seed_notebook():
+    paper = preset("paper")
+    assert (paper.model.d_hidden, paper.lr, paper.weight_decay, paper.batch_size,
+            paper.schedule, paper.input_noise, paper.model.bias) == (512, 1e-3, 1.0, 2048, "cosine", 0.5, False)
+    seed = preset("seed-notebook")
+    assert (seed.epochs, seed.input_noise) == (20, 0.15)
+    assert preset("relu").model.kind == "relu" and preset("relu").model.d_hidden == 512
+    assert set(PRESETS) >= {"paper", "seed-notebook", "book", "relu"}
+    with pytest.raises(KeyError, match="unknown preset 'nope'"):
+        preset("nope")
+
+
+def test_config_round_trips_through_dict():
+    config = PRESETS["relu"].with_(bias=True, seed=3)
+    assert TrainConfig.from_dict(config.to_dict()) == config
+
+
+def test_bad_training_settings_are_refused(toy_data):
+    with pytest.raises(ValueError, match="exceeds the 256 training images"):
+        train(TINY.with_(batch_size=1000), toy_data, device="cpu")
+    with pytest.raises(ValueError, match="unknown schedule"):
+        train(TINY.with_(schedule="linear"), toy_data, device="cpu")
