@@ -141,3 +141,13 @@ def test_identities_over_random_shapes(d, n, c, seed):
     spec = bl.spectrum(q)
     torch.testing.assert_close(bl.reconstruct(spec), q)
     torch.testing.assert_close(bl.truncated_logits(spec, h, n), direct)
+
+
+def test_signs_can_follow_the_input_space_image():
+    w_l, w_r, w_u = random_weights(d=9, n=8, c=4)
+    w_e = torch.randn(8, 20)
+    spec = bl.spectrum(bl.interaction_matrices(w_l, w_r, w_u), w_e=w_e)
+    images = spec.vectors @ w_e
+    biggest = images.abs().argmax(-1, keepdim=True)
+    assert (images.gather(-1, biggest) > 0).all()
+    torch.testing.assert_close(bl.reconstruct(spec), bl.interaction_matrices(w_l, w_r, w_u))

@@ -108,12 +108,19 @@ def canonical_signs(vectors: torch.Tensor, reference: torch.Tensor | None = None
     return vectors * signs
 
 
-def spectrum(q: torch.Tensor) -> Spectrum:
-    """Eigendecomposition of each symmetric ``Q_c`` (``(c, n, n)``), sorted, signs canonical."""
+def spectrum(q: torch.Tensor, w_e: torch.Tensor | None = None) -> Spectrum:
+    """Eigendecomposition of each symmetric ``Q_c`` (``(c, n, n)``), sorted, signs canonical.
+
+    With an embedding ``w_e`` (``(n, p)``), signs are chosen on the input-space
+    images ``v W_e`` of the eigenvectors, the pictures a reader sees.
+    """
     _check("q", q, (None, None, q.shape[1] if q.ndim == 3 else None))
+    if w_e is not None:
+        _check("w_e", w_e, (q.shape[1], None))
     values, vectors = torch.linalg.eigh(q)               # ascending; columns are eigenvectors
     values, vectors = values.flip(-1), vectors.flip(-1).transpose(1, 2)
-    return Spectrum(values, canonical_signs(vectors))
+    reference = None if w_e is None else vectors @ w_e
+    return Spectrum(values, canonical_signs(vectors, reference))
 
 
 def reconstruct(spec: Spectrum) -> torch.Tensor:

@@ -97,3 +97,50 @@ def curves(x, ys: dict[str, Sequence[float]], xlabel: str, ylabel: str, title: s
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def spectra(values, labels: Sequence[str], top: int = 40, title: str = "") -> Figure:
+    """Eigenvalues of each class (rows of ``values``), largest ``|λ|`` first, one panel each."""
+    vals = np.asarray(values, dtype=np.float64)
+    ncols = 5
+    nrows = -(-len(vals) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(11, 2.2 * nrows), sharey=True, squeeze=False)
+    for ax, row, label in zip(axes.flat, vals, labels):
+        order = np.argsort(-np.abs(row))[:top]
+        shown = row[order]
+        ax.bar(np.arange(len(shown)), shown, color=np.where(shown >= 0, "#2166ac", "#b2182b"), width=0.8)
+        ax.axhline(0, color="black", linewidth=0.5)
+        ax.set_title(label, fontsize=9)
+        ax.set_xticks([0, len(shown) - 1], [1, len(shown)])
+    for ax in axes.flat[len(vals):]:
+        ax.axis("off")
+    fig.supxlabel("eigenvector, by |eigenvalue|", fontsize=9)
+    fig.supylabel("eigenvalue", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def attack_curves(sweep: dict[str, list[float]], quoted: dict[str, tuple[float, float]] | None = None) -> Figure:
+    """Accuracy and target rate against mask strength, masks and shuffled controls.
+
+    ``sweep`` is :func:`wbinterp.adversarial.strength_sweep`'s result; ``quoted``
+    adds reference points (std, percent) from elsewhere, drawn as black markers.
+    """
+    stds = sweep["std"]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    ax.plot(stds, 100 * np.array(sweep["accuracy"]), "o-", color="#2166ac", label="eigenvector mask: accuracy")
+    ax.plot(stds, 100 * np.array(sweep["target_rate"]), "s-", color="#b2182b",
+            label="eigenvector mask: classified as target")
+    ax.plot(stds, 100 * np.array(sweep["control_accuracy"]), "o--", color="#6baed6",
+            label="shuffled control: accuracy")
+    ax.plot(stds, 100 * np.array(sweep["control_target_rate"]), "s--", color="#fc9272",
+            label="shuffled control: classified as target")
+    for (name, (x, y)), marker in zip((quoted or {}).items(), "x+*^"):
+        ax.plot([x], [y], marker, color="black", markersize=8, linestyle="none", label=name)
+    ax.set(xlabel="mask pixel std σ", ylabel="% of test images", title="Masks from the weights alone")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
