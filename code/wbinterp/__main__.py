@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -14,17 +13,27 @@ from .train import PRESETS
 def _presets(args: argparse.Namespace) -> int:
     for name, config in PRESETS.items():
         m = config.model
-        print(f"{name:14s} {m.kind:8s} d={m.d_hidden:<4d} epochs={config.epochs:<3d} "
+        print(f"{name:16s} {m.kind:8s} d={m.d_hidden:<4d} epochs={config.epochs:<3d} "
               f"batch={config.batch_size:<5d} lr={config.lr:g} wd={config.weight_decay:g} "
               f"noise={config.input_noise:g} dataset={config.dataset}")
+    for name, spec in cache.TRANSCODER_PRESETS.items():
+        c = spec.sparse
+        sparsity = f"k={c.k}" if c.activation == "topk" else f"l1={c.l1_coefficient:g}"
+        print(f"{name:16s} {'transcoder':10s} {c.d_in}->{c.n_features}->{c.d_out} of MLP '{spec.mlp}' "
+              f"activation={c.activation} {sparsity} epochs={c.epochs}")
     return 0
 
 
 def _train(args: argparse.Namespace) -> int:
-    trained = cache.load_or_train(args.preset, retrain=args.retrain, progress=not args.quiet)
+    if args.preset in cache.TRANSCODER_PRESETS:
+        trained = cache.load_or_train_transcoder(args.preset, retrain=args.retrain)
+        summary = f"training FVU {trained.history['fvu'][-1]:.4f}, L0 {trained.history['l0'][-1]:.1f}"
+    else:
+        trained = cache.load_or_train(args.preset, retrain=args.retrain, progress=not args.quiet)
+        summary = f"test accuracy {trained.history['test_accuracy'][-1]:.4f}"
     files = cache.export(trained, args.out)
     source = "loaded from the cache" if trained.from_cache else f"trained in {trained.seconds:.0f} s"
-    print(f"{args.preset}: test accuracy {trained.history['test_accuracy'][-1]:.4f} ({source})")
+    print(f"{args.preset}: {summary} ({source})")
     for path in files:
         print(f"wrote {path}")
     return 0
@@ -49,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_presets)
 
     p = sub.add_parser("train", help="train a preset (or load it from the cache) and export it")
-    p.add_argument("preset", choices=sorted(PRESETS))
+    p.add_argument("preset", choices=sorted(PRESETS) + sorted(cache.TRANSCODER_PRESETS))
     p.add_argument("--out", required=True, type=Path,
                    help="folder for weights.pt, config.json and history.json")
     p.add_argument("--retrain", action="store_true", help="ignore the model cache")

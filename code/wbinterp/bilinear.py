@@ -185,9 +185,18 @@ def tie_aware_hits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return top.gather(-1, labels[:, None]).squeeze(-1) / top.sum(-1)
 
 
-def effective_rank(values: torch.Tensor) -> torch.Tensor:
-    """``(‖λ‖₁ / ‖λ‖₂)²`` along the last axis: how many eigenvalues really count."""
-    l1 = values.abs().sum(-1)
-    l2 = values.square().sum(-1).sqrt()
-    return torch.where(l2 > 0, (l1 / l2.clamp_min(torch.finfo(values.dtype).tiny)) ** 2,
+def participation_ratio(x: torch.Tensor) -> torch.Tensor:
+    """``(‖x‖₁ / ‖x‖₂)²`` along the last axis: how many entries really count (0 for x = 0).
+
+    Applied to eigenvalues it is the effective rank; applied to an eigenvector's
+    pixels, the effective number of pixels it uses (lower is sparser).
+    """
+    l1 = x.abs().sum(-1)
+    l2 = x.square().sum(-1).sqrt()
+    return torch.where(l2 > 0, (l1 / l2.clamp_min(torch.finfo(x.dtype).tiny)) ** 2,
                        torch.zeros_like(l1))
+
+
+def effective_rank(values: torch.Tensor) -> torch.Tensor:
+    """``(‖λ‖₁ / ‖λ‖₂)²`` of each spectrum (last axis): how many eigenvalues really count."""
+    return participation_ratio(values)

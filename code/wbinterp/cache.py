@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -22,13 +23,45 @@ import torch
 from torch import nn
 
 from . import data as data_mod
-from . import models, train as train_mod
+from . import models, sparse, train as train_mod
+from .sparse import SparseConfig
 from .train import TrainConfig
 
 #: Environment variable that chooses the model store.
 CACHE_ENV = "WBINTERP_CACHE"
 FORMAT = 1
 _TRAINING_SOURCES = (models.__file__, train_mod.__file__)
+_SPARSE_SOURCES = (models.__file__, train_mod.__file__, sparse.__file__)
+
+
+@dataclass(frozen=True)
+class TranscoderSpec:
+    """A transcoder for the hidden layer of the MLP trained by preset ``mlp``."""
+
+    mlp: str
+    """Name of the MLP's training preset (its config, not its name, enters the key)."""
+    sparse: SparseConfig
+    """The transcoder's architecture and training."""
+
+    def mlp_config(self) -> TrainConfig:
+        return train_mod.preset(self.mlp)
+
+    def to_dict(self) -> dict:
+        return {"mlp": self.mlp, "mlp_config": self.mlp_config().to_dict(), **self.sparse.to_dict()}
+
+
+#: Named transcoders of the ReLU MLP: the best L1 and the best TopK of the book's sweep.
+TRANSCODER_PRESETS: dict[str, TranscoderSpec] = {
+    "transcoder-topk": TranscoderSpec("relu", SparseConfig(activation="topk", k=32)),
+    "transcoder-l1": TranscoderSpec("relu", SparseConfig(activation="relu", l1_coefficient=3e-3)),
+}
+
+
+def transcoder_preset(name: str) -> TranscoderSpec:
+    try:
+        return TRANSCODER_PRESETS[name]
+    except KeyError:
+        raise KeyError(f"unknown transcoder preset {name!r}; choose one of {sorted(TRANSCODER_PRESETS)}") from None
 
 
 class CacheWarning(UserWarning):
@@ -62,7 +95,7 @@ def code_fingerprint(paths=_TRAINING_SOURCES) -> str:
     return digest.hexdigest()
 
 
-def cache_key(config: TrainConfig, data_checksum: str, code: str | None = None) -> str:
+def cache_key(config, data_checksum: str, code: str | None = None) -> str:
     """The key of a trained model: config, data and training code together."""
     payload = json.dumps(
         {"config": config.to_dict(), "data": data_checksum, "code": code or code_fingerprint()},
@@ -80,10 +113,6 @@ def tensor_digest(state: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def _checkpoint_path(root: Path, config: TrainConfig, key: str) -> Path:
-    return root / f"{config.dataset}-{config.model.kind}{config.model.d_hidden}-{key[:16]}.pt"
-
-
 def _atomic_save(obj: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
@@ -96,7 +125,7 @@ def _atomic_save(obj: dict, path: Path) -> None:
             os.remove(tmp)
 
 
-def read_checkpoint(path: Path, config: TrainConfig, key: str) -> Trained:
+def read_checkpoint(path: Path, config, key: str, rebuild) -> Trained:
     """Load and check a checkpoint; raise ``ValueError`` saying what is wrong."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -109,8 +138,23 @@ def read_checkpoint(path: Path, config: TrainConfig, key: str) -> Trained:
     state = payload["state_dict"]
     if tensor_digest(state) != payload.get("digest"):
         raise ValueError("has weights that do not match their recorded digest (corrupted)")
-    model = models.from_state_dict(config.model, state).eval()
+    model = rebuild(state).eval()
     return Trained(model, config, payload["history"], float(payload["seconds"]), True, path)
+
+
+def _load_or_make(path: Path, key: str, config, rebuild, make, retrain: bool) -> Trained:
+    """The shared store logic: read and check ``path``, or ``make()`` and save atomically."""
+    if path.exists() and not retrain:
+        try:
+            return read_checkpoint(path, config, key, rebuild)
+        except ValueError as err:
+            warnings.warn(f"checkpoint {path} {err}; retraining it", CacheWarning, stacklevel=3)
+    model, history, seconds = make()
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    _atomic_save({"format": FORMAT, "key": key, "config": config.to_dict(),
+                  "history": history, "seconds": seconds,
+                  "state_dict": state, "digest": tensor_digest(state)}, path)
+    return Trained(model, config, history, seconds, False, path)
 
 
 def load_or_train(config: TrainConfig | str, *, root: Path | None = None,
@@ -128,18 +172,46 @@ def load_or_train(config: TrainConfig | str, *, root: Path | None = None,
         raise ValueError(f"config wants dataset {config.dataset!r} but got {dataset.name!r}")
     root = Path(root) if root is not None else cache_dir()
     key = cache_key(config, dataset.checksum)
-    path = _checkpoint_path(root, config, key)
-    if path.exists() and not retrain:
-        try:
-            return read_checkpoint(path, config, key)
-        except ValueError as err:
-            warnings.warn(f"checkpoint {path} {err}; retraining it", CacheWarning, stacklevel=2)
-    result = train_mod.train(config, dataset, progress=progress)
-    state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
-    _atomic_save({"format": FORMAT, "key": key, "config": config.to_dict(),
-                  "history": result.history, "seconds": result.seconds,
-                  "state_dict": state, "digest": tensor_digest(state)}, path)
-    return Trained(result.model, config, result.history, result.seconds, False, path)
+    path = root / f"{config.dataset}-{config.model.kind}{config.model.d_hidden}-{key[:16]}.pt"
+
+    def make():
+        result = train_mod.train(config, dataset, progress=progress)
+        return result.model, result.history, result.seconds
+
+    rebuild = lambda state: models.from_state_dict(config.model, state)
+    return _load_or_make(path, key, config, rebuild, make, retrain)
+
+
+def load_or_train_transcoder(spec: TranscoderSpec | str, *, root: Path | None = None,
+                             dataset: data_mod.Dataset | None = None, retrain: bool = False) -> Trained:
+    """The transcoder for ``spec`` (or a name in :data:`TRANSCODER_PRESETS`), trained once.
+
+    Its MLP comes from :func:`load_or_train`; the key covers the MLP's config too.
+    """
+    if isinstance(spec, str):
+        spec = transcoder_preset(spec)
+    mlp_config = spec.mlp_config()
+    dataset = dataset if dataset is not None else data_mod.load(mlp_config.dataset)
+    root = Path(root) if root is not None else cache_dir()
+    key = cache_key(spec, dataset.checksum, code_fingerprint(_SPARSE_SOURCES))
+    path = root / f"{mlp_config.dataset}-transcoder{spec.sparse.n_features}-{key[:16]}.pt"
+
+    def make():
+        mlp = load_or_train(mlp_config, root=root, dataset=dataset).model
+        with torch.no_grad():
+            targets = mlp.hidden(dataset.train.images)
+        run = sparse.train_sparse(spec.sparse, dataset.train.images, targets)
+        return run.model, run.history, run.seconds
+
+    def rebuild(state):
+        model = sparse.Transcoder(spec.sparse)
+        expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        if expected != {k: tuple(v.shape) for k, v in state.items()}:
+            raise ValueError(f"weights do not match {spec.sparse}")
+        model.load_state_dict(state)
+        return model
+
+    return _load_or_make(path, key, spec, rebuild, make, retrain)
 
 
 def export(trained: Trained, out: Path) -> list[Path]:

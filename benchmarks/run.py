@@ -1,0 +1,174 @@
+"""Benchmarks: ratios measured in one run on this machine (not part of the tests).
+
+    .venv/bin/python benchmarks/run.py            # maths and training throughput (a few minutes)
+    .venv/bin/python benchmarks/run.py --build    # also a clean and a cached build of the book
+
+Each maths method runs in a fresh subprocess so that its peak resident memory
+(``ru_maxrss``) can be measured above a common baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# --- one method per subprocess --------------------------------------------------------------
+
+
+def _weights(d: int, n_classes: int = 10, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(d, d, generator=g) / d ** 0.5, torch.randn(d, d, generator=g) / d ** 0.5,
+            torch.randn(n_classes, d, generator=g) / d ** 0.5)
+
+
+def _method(name: str, d: int, repeats: int) -> dict:
+    from wbinterp import bilinear
+
+    w_l, w_r, w_u = _weights(d)
+    q_ready = bilinear.interaction_matrices(w_l, w_r, w_u)
+    runs = {
+        # the limit: the eigendecomposition alone, on matrices already computed
+        "eigh alone": lambda: torch.linalg.eigh(q_ready),
+        # the package: Q from the weights, then sorted, sign-fixed spectra
+        "Q + spectra": lambda: bilinear.spectrum(bilinear.interaction_matrices(w_l, w_r, w_u)),
+        # naive: build the d×d×d tensor, contract the head, then eigh
+        "naive tensor": lambda: torch.linalg.eigh(
+            torch.einsum("ca,aij->cij", w_u, bilinear.bilinear_tensor(w_l, w_r))),
+    }
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    runs[name]()  # warm-up, and the peak
+    peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_rss) / 1024
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        runs[name]()
+        times.append(time.perf_counter() - start)
+    return {"seconds": min(times), "peak_mb": max(peak_mb, 0.0)}
+
+
+def maths(d: int = 512, repeats: int = 5) -> dict[str, dict]:
+    out = {}
+    for name in ["eigh alone", "Q + spectra", "naive tensor"]:
+        res = subprocess.run([sys.executable, __file__, "--method", name, "--d", str(d),
+                              "--repeats", str(repeats)], capture_output=True, text=True, check=True)
+        out[name] = json.loads(res.stdout.strip().splitlines()[-1])
+    return out
+
+
+# --- training throughput --------------------------------------------------------------------
+
+
+def matmul_flops(batch: int = 2048, d: int = 512, k: int = 784, repeats: int = 20) -> float:
+    """This machine's float32 matrix-multiply throughput (FLOP/s) at training-like shapes."""
+    a, b = torch.randn(batch, k), torch.randn(k, d)
+    for _ in range(3):
+        a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * batch * k * d * repeats / (time.perf_counter() - start)
+
+
+def training_flops_per_image(config) -> float:
+    """Forward + backward FLOPs per image (3 × forward; backward needs two matmuls per layer)."""
+    m = config.model
+    if m.kind == "bilinear":
+        macs = m.d_input * m.d_hidden + 2 * m.d_hidden ** 2 + m.d_hidden * m.n_classes
+    else:
+        macs = m.d_input * m.d_hidden + m.d_hidden * m.n_classes
+    return 3 * 2 * macs
+
+
+def training(presets=("paper", "relu"), epochs: int = 2) -> dict[str, dict]:
+    from wbinterp import data
+    from wbinterp.train import preset, train
+
+    out = {}
+    for name in presets:
+        config = preset(name).with_(epochs=epochs)
+        dataset = data.load(config.dataset)
+        result = train(config, dataset, device="cpu")
+        images = epochs * (len(dataset.train) // config.batch_size) * config.batch_size
+        out[name] = {"seconds_per_epoch": result.seconds / epochs,
+                     "flops": training_flops_per_image(config) * images / result.seconds}
+    return out
+
+
+# --- the book build -------------------------------------------------------------------------
+
+
+def build(jb_flags: str = "-n -W --keep-going") -> dict[str, float]:
+    """A clean build (no _build, no model cache) and then a cached rebuild."""
+    from wbinterp import cache
+
+    shutil.rmtree(ROOT / "_build", ignore_errors=True)
+    shutil.rmtree(cache.cache_dir(), ignore_errors=True)
+    timings = {}
+    for label in ["clean", "cached"]:
+        start = time.perf_counter()
+        subprocess.run(["make", "book", f"JB_FLAGS={jb_flags}"], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+        timings[label] = time.perf_counter() - start
+    trainings = 0.0
+    for path in cache.cache_dir().glob("*.pt"):
+        trainings += float(torch.load(path, weights_only=True)["seconds"])
+    timings["training inside"] = trainings
+    return timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--method")
+    parser.add_argument("--d", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--build", action="store_true", help="also time a clean and a cached build")
+    args = parser.parse_args()
+    if args.method:
+        print(json.dumps(_method(args.method, args.d, args.repeats)))
+        return 0
+
+    rows = []
+    m = maths(args.d)
+    limit, ours, naive = m["eigh alone"], m["Q + spectra"], m["naive tensor"]
+    rows.append((f"Q + spectra vs eigh alone, time (d={args.d})",
+                 f"{ours['seconds']:.3f} s / {limit['seconds']:.3f} s",
+                 ours["seconds"] / limit["seconds"], "<= 1.5"))
+    rows.append(("naive tensor vs Q + spectra, peak memory",
+                 f"{naive['peak_mb']:.0f} MB / {ours['peak_mb']:.0f} MB",
+                 naive["peak_mb"] / max(ours["peak_mb"], 1.0), ">= 20"))
+    rows.append(("naive tensor vs Q + spectra, time",
+                 f"{naive['seconds']:.3f} s / {ours['seconds']:.3f} s",
+                 naive["seconds"] / ours["seconds"], "(info)"))
+
+    peak = matmul_flops()
+    for name, t in training().items():
+        rows.append((f"training '{name}' vs matmul throughput",
+                     f"{t['flops'] / 1e9:.1f} / {peak / 1e9:.1f} GFLOP/s ({t['seconds_per_epoch']:.2f} s/epoch)",
+                     t["flops"] / peak, ">= 0.75"))
+
+    if args.build:
+        b = build()
+        rows.append(("cached rebuild vs clean build", f"{b['cached']:.0f} s / {b['clean']:.0f} s",
+                     b["cached"] / b["clean"], "<= 0.05"))
+        rows.append(("clean build vs training it contains", f"{b['clean']:.0f} s / {b['training inside']:.0f} s",
+                     b["clean"] / b["training inside"], "<= 1.3"))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"{'benchmark'.ljust(width)}  {'measured':44s} {'ratio':>7s}  target")
+    for name, measured, ratio, target in rows:
+        print(f"{name.ljust(width)}  {measured:44s} {ratio:7.2f}  {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

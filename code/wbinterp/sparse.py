@@ -1,0 +1,268 @@
+"""Transcoders and sparse autoencoders: models, training and metrics.
+
+A transcoder reads an MLP's *input* and predicts its hidden activation through a
+wide, sparse layer of features:
+
+    f = σ(W_enc (x − b_pre) + b_enc),     ŷ = W_dec f + b_dec,
+
+with σ a ReLU (sparsity from an L1 penalty) or TopK (keep the k largest
+pre-activations, then ReLU). An SAE is the special case where the target is the
+input itself. Decoder columns (one per feature) are kept at unit norm, so a
+feature's activation is its size and the L1 penalty cannot be dodged by
+shrinking activations while growing the decoder.
+
+State-dict names: ``w_enc`` (F×d_in), ``b_enc`` (F), ``w_dec`` (d_out×F),
+``b_dec`` (d_out) and ``b_pre`` (d_in, the training inputs' mean, fixed).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class SparseConfig:
+    """Architecture and training of a transcoder (or an SAE)."""
+
+    d_in: int = 784
+    """Input width: what the encoder reads."""
+    d_out: int = 512
+    """Output width: what the decoder predicts (``d_in`` for an SAE)."""
+    n_features: int = 2048
+    """Dictionary size F."""
+    activation: str = "topk"
+    """``"relu"`` (sparsity from the L1 penalty) or ``"topk"`` (exactly ``k`` active at most)."""
+    k: int = 32
+    """Active features per input for ``"topk"``; ignored for ``"relu"``."""
+    l1_coefficient: float = 0.0
+    """Weight of the L1 penalty ``Σ_i f_i`` (decoder columns have unit norm)."""
+    l1_warmup: float = 0.05
+    """Fraction of the steps over which the L1 weight ramps up from zero."""
+    aux_k: int = 256
+    """TopK only: dead features (no firing for ``dead_steps``) that learn the residual."""
+    aux_coefficient: float = 1 / 32
+    """TopK only: weight of that auxiliary loss."""
+    dead_steps: int = 200
+    """Steps without firing after which a feature counts as dead during training."""
+    epochs: int = 10
+    """Passes over the training inputs."""
+    batch_size: int = 256
+    """Inputs per step."""
+    lr: float = 1e-3
+    """Adam learning rate (cosine decay to 10 % over training)."""
+    seed: int = 0
+    """Seeds initialisation and batch order."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def with_(self, **changes) -> "SparseConfig":
+        return replace(self, **changes)
+
+
+class SparseOutput(NamedTuple):
+    output: torch.Tensor
+    """``(batch, d_out)`` prediction ``ŷ``."""
+    activations: torch.Tensor
+    """``(batch, F)`` feature activations ``f`` (non-negative, sparse)."""
+    pre_activations: torch.Tensor
+    """``(batch, F)`` encoder outputs before σ."""
+
+
+class Transcoder(nn.Module):
+    """``ŷ = W_dec σ(W_enc (x − b_pre) + b_enc) + b_dec``; an SAE when ``d_in == d_out``."""
+
+    def __init__(self, config: SparseConfig, b_pre: torch.Tensor | None = None,
+                 b_dec: torch.Tensor | None = None) -> None:
+        super().__init__()
+        if config.activation not in ("relu", "topk"):
+            raise ValueError(f"activation must be 'relu' or 'topk', got {config.activation!r}")
+        if config.activation == "topk" and not 1 <= config.k <= config.n_features:
+            raise ValueError(f"k must be between 1 and n_features={config.n_features}, got {config.k}")
+        self.config = config
+        w_dec = torch.randn(config.d_out, config.n_features)
+        w_dec /= w_dec.norm(dim=0, keepdim=True)
+        self.w_dec = nn.Parameter(w_dec)
+        # Encoder starts as the decoder's transpose where shapes allow (an SAE), else at random scale.
+        if config.d_in == config.d_out:
+            w_enc = w_dec.T.clone()
+        else:
+            w_enc = torch.randn(config.n_features, config.d_in) / config.d_in ** 0.5
+        self.w_enc = nn.Parameter(w_enc)
+        self.b_enc = nn.Parameter(torch.zeros(config.n_features))
+        self.b_dec = nn.Parameter(torch.zeros(config.d_out) if b_dec is None else b_dec.clone())
+        self.register_buffer("b_pre", torch.zeros(config.d_in) if b_pre is None else b_pre.clone())
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(batch, d_in) -> (activations, pre-activations)``, both ``(batch, F)``."""
+        pre = (x - self.b_pre) @ self.w_enc.T + self.b_enc
+        if self.config.activation == "relu":
+            return torch.relu(pre), pre
+        top = pre.topk(self.config.k, dim=-1)
+        acts = torch.zeros_like(pre).scatter(-1, top.indices, torch.relu(top.values))
+        return acts, pre
+
+    def decode(self, activations: torch.Tensor) -> torch.Tensor:
+        """``(batch, F) -> (batch, d_out)``."""
+        return activations @ self.w_dec.T + self.b_dec
+
+    def forward(self, x: torch.Tensor) -> SparseOutput:
+        acts, pre = self.encode(x)
+        return SparseOutput(self.decode(acts), acts, pre)
+
+    @torch.no_grad()
+    def normalize_decoder(self) -> None:
+        """Rescale decoder columns to unit norm."""
+        self.w_dec /= self.w_dec.norm(dim=0, keepdim=True).clamp_min(1e-8)
+
+    @torch.no_grad()
+    def project_decoder_grad(self) -> None:
+        """Remove the gradient's component along each decoder column (it would only change the norm)."""
+        if self.w_dec.grad is not None:
+            parallel = (self.w_dec.grad * self.w_dec).sum(0, keepdim=True)
+            self.w_dec.grad -= parallel * self.w_dec
+
+
+def fvu(target: torch.Tensor, prediction: torch.Tensor) -> float:
+    """Fraction of variance unexplained over a whole set: ``Σ‖y − ŷ‖² / Σ‖y − ȳ‖²``.
+
+    ``ȳ`` is the mean over the set (centred variance, not about zero); the sums
+    run over every example and dimension, not per example.
+    """
+    if target.shape != prediction.shape or target.ndim != 2:
+        raise ValueError(f"target and prediction must have the same (n, d) shape, "
+                         f"got {tuple(target.shape)} and {tuple(prediction.shape)}")
+    residual = (target - prediction).double().square().sum()
+    variance = (target - target.mean(0)).double().square().sum()
+    if variance == 0:
+        raise ValueError("the target has zero variance over the set; FVU is undefined")
+    return (residual / variance).item()
+
+
+def firing_stats(activations: torch.Tensor, dense_threshold: float = 0.1) -> dict[str, float]:
+    """L0, dead and dense features of ``(n, F)`` activations over a whole set.
+
+    Dead: never fired on any of the ``n`` inputs. Dense: fired on more than
+    ``dense_threshold`` of them.
+    """
+    if activations.ndim != 2:
+        raise ValueError(f"activations must have shape (n, F), got {tuple(activations.shape)}")
+    fired = activations > 0
+    frequency = fired.float().mean(0)
+    return {
+        "l0": fired.sum(1).float().mean().item(),
+        "dead": int((frequency == 0).sum()),
+        "dead_fraction": (frequency == 0).float().mean().item(),
+        "dense": int((frequency > dense_threshold).sum()),
+        "dense_fraction": (frequency > dense_threshold).float().mean().item(),
+    }
+
+
+class TranscoderRun(NamedTuple):
+    model: Transcoder
+    history: dict[str, list[float]]
+    seconds: float
+
+
+def train_sparse(config: SparseConfig, inputs: torch.Tensor, targets: torch.Tensor,
+                 device: torch.device | str = "cpu") -> TranscoderRun:
+    """Train a transcoder to map ``inputs`` (n, d_in) to ``targets`` (n, d_out).
+
+    Loss: ``‖y − ŷ‖² / mean‖y − ȳ‖²`` (so 1.0 is the mean predictor), plus the
+    L1 penalty (ReLU) or the auxiliary dead-feature loss (TopK).
+    """
+    if inputs.shape != (inputs.shape[0], config.d_in) or targets.shape != (inputs.shape[0], config.d_out):
+        raise ValueError(f"inputs must be (n, {config.d_in}) and targets (n, {config.d_out}), "
+                         f"got {tuple(inputs.shape)} and {tuple(targets.shape)}")
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    device = torch.device(device)
+    model = Transcoder(config, b_pre=inputs.mean(0), b_dec=targets.mean(0)).to(device)
+    inputs, targets = inputs.to(device), targets.to(device)
+    scale = (targets - targets.mean(0)).square().sum(1).mean()       # mean ‖y − ȳ‖²
+    n = inputs.shape[0]
+    steps_per_epoch = n // config.batch_size
+    total = steps_per_epoch * config.epochs
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, total) / max(total, 1))))
+    since_fired = torch.zeros(config.n_features, dtype=torch.long, device=device)
+    history: dict[str, list[float]] = {"epoch": [], "fvu": [], "l0": []}
+    start, step = time.perf_counter(), 0
+    for epoch in range(config.epochs):
+        order = torch.randperm(n, generator=gen).to(device)
+        sum_mse, sum_l0 = 0.0, 0.0
+        for b in range(steps_per_epoch):
+            idx = order[b * config.batch_size:(b + 1) * config.batch_size]
+            x, y = inputs[idx], targets[idx]
+            out = model(x)
+            residual = y - out.output
+            mse = residual.square().sum(1).mean() / scale
+            loss = mse
+            if config.l1_coefficient > 0:
+                warm = min(1.0, step / max(1.0, config.l1_warmup * total))
+                loss = loss + warm * config.l1_coefficient * out.activations.sum(1).mean()
+            fired = (out.activations > 0).any(0)
+            since_fired = torch.where(fired, 0, since_fired + 1)
+            dead = since_fired > config.dead_steps
+            if config.activation == "topk" and config.aux_coefficient > 0 and dead.any():
+                k_aux = min(config.aux_k, int(dead.sum()))
+                masked = torch.where(dead, out.pre_activations, torch.full_like(out.pre_activations, -torch.inf))
+                top = masked.topk(k_aux, dim=-1)
+                aux_acts = torch.zeros_like(masked).scatter(-1, top.indices, torch.relu(top.values))
+                aux_pred = aux_acts @ model.w_dec.T
+                aux = (residual.detach() - aux_pred).square().sum(1).mean() / scale
+                loss = loss + config.aux_coefficient * aux
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            model.project_decoder_grad()
+            opt.step()
+            sched.step()
+            model.normalize_decoder()
+            sum_mse += mse.item()
+            sum_l0 += (out.activations > 0).sum(1).float().mean().item()
+            step += 1
+        history["epoch"].append(epoch + 1)
+        history["fvu"].append(sum_mse / steps_per_epoch)
+        history["l0"].append(sum_l0 / steps_per_epoch)
+    model.eval()
+    return TranscoderRun(model.cpu(), history, time.perf_counter() - start)
+
+
+@torch.no_grad()
+def evaluate_transcoder(transcoder: Transcoder, mlp: nn.Module, images: torch.Tensor,
+                        labels: torch.Tensor, mean_hidden: torch.Tensor | None = None) -> dict[str, float]:
+    """Every metric of a transcoder spliced into ``mlp`` (which needs ``hidden`` and ``head``).
+
+    * ``l0``, ``dead``/``dense`` counts and fractions, over the whole set;
+    * ``fvu`` of the hidden activation, centred, over the whole set;
+    * ``accuracy`` of the MLP and ``spliced_accuracy`` with the transcoder's output
+      in place of its hidden layer;
+    * ``loss_recovered_zero`` / ``loss_recovered_mean``:
+      ``(CE_abl − CE_spliced) / (CE_abl − CE_orig)`` with the hidden layer
+      replaced by zeros, or by its mean (``mean_hidden``, default: over ``images``).
+    """
+    hidden = mlp.hidden(images)
+    out = transcoder(images)
+    logits, spliced = mlp.head(hidden), mlp.head(out.output)
+    mean = hidden.mean(0) if mean_hidden is None else mean_hidden
+    ce = lambda z: F.cross_entropy(z, labels).item()
+    ce_orig, ce_tc = ce(logits), ce(spliced)
+    ce_zero = ce(mlp.head(torch.zeros_like(hidden)))
+    ce_mean = ce(mlp.head(mean.expand_as(hidden)))
+    return {
+        **firing_stats(out.activations),
+        "fvu": fvu(hidden, out.output),
+        "accuracy": (logits.argmax(-1) == labels).float().mean().item(),
+        "spliced_accuracy": (spliced.argmax(-1) == labels).float().mean().item(),
+        "ce_orig": ce_orig, "ce_spliced": ce_tc, "ce_zero": ce_zero, "ce_mean": ce_mean,
+        "loss_recovered_zero": (ce_zero - ce_tc) / (ce_zero - ce_orig),
+        "loss_recovered_mean": (ce_mean - ce_tc) / (ce_mean - ce_orig),
+    }

@@ -1,0 +1,65 @@
+"""Feature analyses on hand-made activations, where the answers are known."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from wbinterp import features as ft, sparse
+
+
+def test_logit_effects_are_head_times_decoder():
+    w_dec, w_head = torch.randn(6, 4), torch.randn(3, 6)
+    effects = ft.logit_effects(w_dec, w_head)
+    assert effects.shape == (3, 4)
+    torch.testing.assert_close(effects[:, 2], w_head @ w_dec[:, 2])
+    with pytest.raises(ValueError, match=r"w_head must have shape \(\*, 6\)"):
+        ft.logit_effects(w_dec, torch.randn(3, 5))
+
+
+def test_selectivity_frequency_and_class_means():
+    labels = torch.tensor([0, 0, 1, 1])
+    acts = torch.tensor([[1.0, 1.0, 0.0],
+                         [3.0, 1.0, 0.0],
+                         [0.0, 1.0, 0.0],
+                         [0.0, 1.0, 0.0]])
+    torch.testing.assert_close(ft.class_means(acts, labels, 2), torch.tensor([[2.0, 1.0, 0.0], [0.0, 1.0, 0.0]]))
+    torch.testing.assert_close(ft.class_selectivity(acts, labels, 2), torch.tensor([1.0, 0.5, 0.0]))
+    torch.testing.assert_close(ft.frequency(acts), torch.tensor([0.5, 1.0, 0.0]))
+
+
+def test_coactivation_is_a_conditional_probability():
+    acts = torch.tensor([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    co = ft.coactivation(acts, [0, 1])
+    torch.testing.assert_close(co, torch.tensor([[1.0, 2 / 3], [2 / 3, 1.0]]))
+
+
+def test_keep_top_n():
+    acts = torch.tensor([[0.0, 3.0, 1.0, 2.0]])
+    assert ft.keep_top_n(acts, 2).tolist() == [[0.0, 3.0, 0.0, 2.0]]
+    assert torch.equal(ft.keep_top_n(acts, 10), acts)
+    assert ft.keep_top_n(acts, 0).sum() == 0
+    with pytest.raises(ValueError, match="non-negative"):
+        ft.keep_top_n(acts, -1)
+
+
+def test_error_explanation_finds_the_planted_features():
+    effects = torch.tensor([[1.0, 0.0, 0.0, 2.0],     # class 0
+                            [0.0, 1.0, 3.0, 0.0]])    # class 1
+    typical = torch.tensor([[1.0, 0.0, 0.0, 1.0], [0.0, 1.0, 1.0, 0.0]])
+    acts = torch.tensor([0.0, 0.0, 2.0, 0.0])           # only feature 2 (a class-1 feature) fired
+    why = ft.explain_error(acts, effects, typical, predicted=1, true=0)
+    assert why.misleading == [(2, 6.0)]
+    assert [i for i, _ in why.missing] == [3, 0]
+
+
+def test_top_n_accuracy_at_full_n_is_spliced_accuracy():
+    from wbinterp.models import ModelConfig, ReLUMLP
+
+    torch.manual_seed(0)
+    mlp = ReLUMLP(ModelConfig(kind="relu", d_hidden=12))
+    tc = sparse.Transcoder(sparse.SparseConfig(d_out=12, n_features=40, activation="topk", k=6))
+    x, y = torch.rand(50, 784), torch.arange(50) % 10
+    full = sparse.evaluate_transcoder(tc, mlp, x, y)["spliced_accuracy"]
+    acc = ft.top_n_accuracy(tc, mlp, x, y, [0, 6, 40])
+    assert acc[6] == pytest.approx(full) and acc[40] == pytest.approx(full)

@@ -1,0 +1,113 @@
+"""Transcoders and SAEs: shapes, constraints, metrics on hand-made cases."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from wbinterp import sparse
+from wbinterp.models import ModelConfig, ReLUMLP
+
+SMALL = sparse.SparseConfig(d_in=20, d_out=12, n_features=48, activation="topk", k=4,
+                            epochs=2, batch_size=32, dead_steps=5)
+
+
+def test_shapes_with_different_input_and_output_widths():
+    tc = sparse.Transcoder(SMALL)
+    out = tc(torch.randn(7, 20))
+    assert out.output.shape == (7, 12) and out.activations.shape == (7, 48)
+    names = {k: tuple(v.shape) for k, v in tc.state_dict().items()}
+    assert names == {"w_enc": (48, 20), "b_enc": (48,), "w_dec": (12, 48), "b_dec": (12,), "b_pre": (20,)}
+
+
+def test_topk_keeps_at_most_k_non_negative_features():
+    tc = sparse.Transcoder(SMALL)
+    with torch.no_grad():
+        tc.b_enc.fill_(10.0)             # every pre-activation positive: exactly k survive
+    acts = tc(torch.randn(50, 20)).activations
+    assert ((acts > 0).sum(1) == 4).all() and (acts >= 0).all()
+
+
+def test_decoder_stays_unit_norm_after_a_step():
+    torch.manual_seed(0)
+    x, y = torch.randn(64, 20), torch.randn(64, 12)
+    run = sparse.train_sparse(SMALL.with_(epochs=1), x, y)
+    torch.testing.assert_close(run.model.w_dec.norm(dim=0), torch.ones(48))
+
+
+def test_decoder_gradient_projection_removes_the_parallel_part():
+    tc = sparse.Transcoder(SMALL)
+    tc.w_dec.grad = torch.randn_like(tc.w_dec)
+    tc.project_decoder_grad()
+    torch.testing.assert_close((tc.w_dec.grad * tc.w_dec).sum(0), torch.zeros(48), atol=1e-5, rtol=0)
+
+
+def test_fvu_of_perfect_and_mean_predictors():
+    y = torch.randn(100, 5) + 3.0
+    assert sparse.fvu(y, y) == 0.0
+    assert sparse.fvu(y, y.mean(0).expand_as(y)) == pytest.approx(1.0)
+    # centred: a constant offset in the target does not change the denominator
+    assert sparse.fvu(y + 100, y.mean(0).expand_as(y) + 100) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="same"):
+        sparse.fvu(y, y[:, :3])
+    with pytest.raises(ValueError, match="zero variance"):
+        sparse.fvu(torch.ones(4, 2), torch.zeros(4, 2))
+
+
+def test_fvu_is_pooled_not_averaged_per_example():
+    y = torch.tensor([[0.0], [0.0], [10.0], [10.0]])
+    pred = torch.tensor([[1.0], [1.0], [10.0], [10.0]])
+    assert sparse.fvu(y, pred) == pytest.approx(2 / 100)
+
+
+def test_dead_and_dense_counting_on_hand_made_activations():
+    acts = torch.zeros(100, 5)
+    acts[0, 0] = 1.0           # fires once: rare but alive
+    acts[:50, 1] = 2.0         # dense (50 %)
+    acts[:10, 2] = 0.5         # exactly 10 %: not dense
+    acts[:11, 3] = 0.5         # 11 %: dense
+    stats = sparse.firing_stats(acts)
+    assert stats["dead"] == 1 and stats["dead_fraction"] == pytest.approx(0.2)
+    assert stats["dense"] == 2
+    assert stats["l0"] == pytest.approx((1 + 50 + 10 + 11) / 100)
+
+
+def test_identity_like_transcoder_reproduces_the_mlp():
+    torch.manual_seed(0)
+    mlp = ReLUMLP(ModelConfig(kind="relu", d_hidden=16, d_input=784))
+    config = sparse.SparseConfig(d_in=784, d_out=16, n_features=16, activation="relu")
+    tc = sparse.Transcoder(config)
+    with torch.no_grad():
+        tc.w_enc.copy_(mlp.w_in)
+        tc.b_enc.zero_()
+        tc.w_dec.copy_(torch.eye(16))
+        tc.b_dec.zero_()
+    x, labels = torch.rand(30, 784), torch.arange(30) % 10
+    torch.testing.assert_close(tc(x).output, mlp.hidden(x))
+    metrics = sparse.evaluate_transcoder(tc, mlp, x, labels)
+    assert metrics["fvu"] == pytest.approx(0.0, abs=1e-10)
+    assert metrics["spliced_accuracy"] == metrics["accuracy"]
+    assert metrics["loss_recovered_zero"] == pytest.approx(1.0)
+    assert metrics["loss_recovered_mean"] == pytest.approx(1.0)
+
+
+def test_training_reduces_error_and_respects_l1():
+    torch.manual_seed(0)
+    x = torch.randn(512, 20)
+    y = torch.relu(x @ torch.randn(20, 12))
+    base = SMALL.with_(epochs=20, k=8, lr=1e-2)
+    run = sparse.train_sparse(base, x, y)
+    assert run.history["fvu"][-1] < run.history["fvu"][0] and run.history["fvu"][-1] < 0.5
+    relu = sparse.train_sparse(base.with_(activation="relu", l1_coefficient=0.0), x, y)
+    sparse_relu = sparse.train_sparse(base.with_(activation="relu", l1_coefficient=0.5), x, y)
+    l0 = lambda r: sparse.firing_stats(r.model(x).activations)["l0"]
+    assert l0(sparse_relu) < l0(relu)
+
+
+def test_bad_configs_and_inputs():
+    with pytest.raises(ValueError, match="activation must be 'relu' or 'topk'"):
+        sparse.Transcoder(SMALL.with_(activation="gelu"))
+    with pytest.raises(ValueError, match="k must be between 1 and n_features=48"):
+        sparse.Transcoder(SMALL.with_(k=0))
+    with pytest.raises(ValueError, match=r"inputs must be \(n, 20\) and targets \(n, 12\)"):
+        sparse.train_sparse(SMALL, torch.randn(10, 20), torch.randn(10, 11))
