@@ -144,3 +144,73 @@ def attack_curves(sweep: dict[str, list[float]], quoted: dict[str, tuple[float, 
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def frontier(families: dict[str, list[dict[str, float]]], reference_accuracy: float | None = None) -> Figure:
+    """L0 against FVU and against spliced accuracy, one line per family of transcoders.
+
+    Each family is a list of :func:`wbinterp.sparse.evaluate_transcoder` results.
+    """
+    fig, (ax_fvu, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for (name, runs), marker in zip(families.items(), "os^D"):
+        pts = sorted((m["l0"], m["fvu"], m["spliced_accuracy"]) for m in runs)
+        ax_fvu.plot([p[0] for p in pts], [p[1] for p in pts], marker + "-", label=name)
+        ax_acc.plot([p[0] for p in pts], [100 * p[2] for p in pts], marker + "-", label=name)
+    if reference_accuracy is not None:
+        ax_acc.axhline(100 * reference_accuracy, color="gray", linestyle=":", label="MLP itself")
+    ax_fvu.set(xlabel="L0 (active features per image)", ylabel="FVU", xscale="log", yscale="log",
+               title="Reconstruction of the hidden layer")
+    ax_acc.set(xlabel="L0 (active features per image)", ylabel="spliced accuracy (%)", xscale="log",
+               title="Accuracy with the transcoder spliced in")
+    for ax in (ax_fvu, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(matrix, xlabels: Sequence[str], ylabels: Sequence[str], title: str = "",
+            signed: bool = True, colorbar_label: str = "") -> Figure:
+    """A matrix as a colour grid (diverging and centred at zero when ``signed``)."""
+    arr = np.asarray(matrix, dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.35 * arr.shape[1] + 2), max(3.0, 0.3 * arr.shape[0] + 1.5)))
+    vmax = np.abs(arr).max() or 1.0
+    im = ax.imshow(arr, cmap=DIVERGING if signed else "viridis",
+                   vmin=-vmax if signed else 0, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(arr.shape[1]), xlabels, rotation=90, fontsize=7)
+    ax.set_yticks(range(arr.shape[0]), ylabels, fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=ax, label=colorbar_label)
+    fig.tight_layout()
+    return fig
+
+
+def histogram(values, bins, xlabel: str, ylabel: str = "features", title: str = "", logx: bool = False) -> Figure:
+    """A histogram of ``values``."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    ax.hist(np.asarray(values, dtype=np.float64), bins=bins, color="#2166ac")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if logx:
+        ax.set_xscale("log")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def scatter_by_class(points, labels, class_names: Sequence[str], title: str = "") -> Figure:
+    """2-D points coloured by class (for t-SNE maps)."""
+    pts, lab = np.asarray(points), np.asarray(labels)
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    cmap = plt.get_cmap("tab10")
+    for c, name in enumerate(class_names):
+        sel = lab == c
+        ax.scatter(pts[sel, 0], pts[sel, 1], s=4, color=cmap(c), label=name)
+        if sel.any():
+            cx, cy = np.median(pts[sel], axis=0)
+            ax.text(cx, cy, name, fontsize=12, weight="bold", ha="center", va="center",
+                    bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none"})
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
