@@ -24,6 +24,13 @@ book: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Load every page of the built site in headless Chromium (Debian's chromium package).
+browser-check: $(STAMP)
+	$(BIN)/python tests/browser_check.py _build/html --screenshots _build/screenshots
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
 pdf: $(STAMP)
 	$(BIN)/jupyter-book build . --builder pdfhtml
 

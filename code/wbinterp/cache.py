@@ -53,7 +53,7 @@ class TranscoderSpec:
 #: Named transcoders of the ReLU MLP: the best L1 and the best TopK of the book's sweep.
 TRANSCODER_PRESETS: dict[str, TranscoderSpec] = {
     "transcoder-topk": TranscoderSpec("relu", SparseConfig(activation="topk", k=32)),
-    "transcoder-l1": TranscoderSpec("relu", SparseConfig(activation="relu", l1_coefficient=3e-3)),
+    "transcoder-l1": TranscoderSpec("relu", SparseConfig(activation="relu", l1_coefficient=1e-2)),
 }
 
 

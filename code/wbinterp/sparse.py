@@ -45,17 +45,15 @@ class SparseConfig:
     """Weight of the L1 penalty ``Σ_i f_i`` (decoder columns have unit norm)."""
     l1_warmup: float = 0.05
     """Fraction of the steps over which the L1 weight ramps up from zero."""
-    aux_k: int = 256
-    """TopK only: dead features (no firing for ``dead_steps``) that learn the residual."""
-    aux_coefficient: float = 1 / 32
-    """TopK only: weight of that auxiliary loss."""
+    resample_every: int = 250
+    """Every this many steps (in the first 3/4 of training), re-initialise dead features; 0 = never."""
     dead_steps: int = 200
     """Steps without firing after which a feature counts as dead during training."""
     epochs: int = 10
     """Passes over the training inputs."""
     batch_size: int = 256
     """Inputs per step."""
-    lr: float = 1e-3
+    lr: float = 3e-3
     """Adam learning rate (cosine decay to 10 % over training)."""
     seed: int = 0
     """Seeds initialisation and batch order."""
@@ -176,7 +174,8 @@ def train_sparse(config: SparseConfig, inputs: torch.Tensor, targets: torch.Tens
     """Train a transcoder to map ``inputs`` (n, d_in) to ``targets`` (n, d_out).
 
     Loss: ``‖y − ŷ‖² / mean‖y − ȳ‖²`` (so 1.0 is the mean predictor), plus the
-    L1 penalty (ReLU) or the auxiliary dead-feature loss (TopK).
+    L1 penalty when ``l1_coefficient > 0``. Dead features are resampled
+    (:func:`resample_dead`) every ``resample_every`` steps.
     """
     if inputs.shape != (inputs.shape[0], config.d_in) or targets.shape != (inputs.shape[0], config.d_out):
         raise ValueError(f"inputs must be (n, {config.d_in}) and targets (n, {config.d_out}), "
@@ -184,7 +183,16 @@ def train_sparse(config: SparseConfig, inputs: torch.Tensor, targets: torch.Tens
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     device = torch.device(device)
-    model = Transcoder(config, b_pre=inputs.mean(0), b_dec=targets.mean(0)).to(device)
+    model = Transcoder(config, b_pre=inputs.mean(0), b_dec=targets.mean(0))
+    # Start feature i as a matched pair: its encoder row a centred training input,
+    # its decoder column that input's centred target. Every feature then fires on
+    # the inputs that resemble its example and writes what they need from the start.
+    pick = torch.randint(inputs.shape[0], (config.n_features,), generator=gen)
+    rows, cols = inputs[pick] - model.b_pre, targets[pick] - model.b_dec
+    with torch.no_grad():
+        model.w_enc.copy_(rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-8))
+        model.w_dec.copy_((cols / cols.norm(dim=1, keepdim=True).clamp_min(1e-8)).T)
+    model = model.to(device)
     inputs, targets = inputs.to(device), targets.to(device)
     scale = (targets - targets.mean(0)).square().sum(1).mean()       # mean ‖y − ȳ‖²
     n = inputs.shape[0]
@@ -194,7 +202,7 @@ def train_sparse(config: SparseConfig, inputs: torch.Tensor, targets: torch.Tens
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, total) / max(total, 1))))
     since_fired = torch.zeros(config.n_features, dtype=torch.long, device=device)
-    history: dict[str, list[float]] = {"epoch": [], "fvu": [], "l0": []}
+    history: dict[str, list[float]] = {"epoch": [], "fvu": [], "l0": [], "resampled": []}
     start, step = time.perf_counter(), 0
     for epoch in range(config.epochs):
         order = torch.randperm(n, generator=gen).to(device)
@@ -211,15 +219,6 @@ def train_sparse(config: SparseConfig, inputs: torch.Tensor, targets: torch.Tens
                 loss = loss + warm * config.l1_coefficient * out.activations.sum(1).mean()
             fired = (out.activations > 0).any(0)
             since_fired = torch.where(fired, 0, since_fired + 1)
-            dead = since_fired > config.dead_steps
-            if config.activation == "topk" and config.aux_coefficient > 0 and dead.any():
-                k_aux = min(config.aux_k, int(dead.sum()))
-                masked = torch.where(dead, out.pre_activations, torch.full_like(out.pre_activations, -torch.inf))
-                top = masked.topk(k_aux, dim=-1)
-                aux_acts = torch.zeros_like(masked).scatter(-1, top.indices, torch.relu(top.values))
-                aux_pred = aux_acts @ model.w_dec.T
-                aux = (residual.detach() - aux_pred).square().sum(1).mean() / scale
-                loss = loss + config.aux_coefficient * aux
             opt.zero_grad(set_to_none=True)
             loss.backward()
             model.project_decoder_grad()
@@ -229,11 +228,41 @@ def train_sparse(config: SparseConfig, inputs: torch.Tensor, targets: torch.Tens
             sum_mse += mse.item()
             sum_l0 += (out.activations > 0).sum(1).float().mean().item()
             step += 1
+            dead = since_fired > config.dead_steps
+            if (config.resample_every and step % config.resample_every == 0
+                    and step < 0.75 * total and dead.any()):
+                resample_dead(model, opt, dead, x, y, gen)
+                since_fired[dead] = 0
+                history["resampled"].append(int(dead.sum()))
         history["epoch"].append(epoch + 1)
         history["fvu"].append(sum_mse / steps_per_epoch)
         history["l0"].append(sum_l0 / steps_per_epoch)
     model.eval()
     return TranscoderRun(model.cpu(), history, time.perf_counter() - start)
+
+
+@torch.no_grad()
+def resample_dead(model: Transcoder, opt: torch.optim.Optimizer, dead: torch.Tensor,
+                  x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> None:
+    """Re-initialise dead features on the inputs of the batch that are predicted worst.
+
+    Each dead feature's encoder row becomes a centred input (at the live rows'
+    mean norm), its decoder column the unit residual of that input, and its
+    optimiser state is cleared, so it starts out firing where the model fails.
+    """
+    idx = dead.nonzero().flatten()
+    residual = y - model(x).output
+    errors = residual.square().sum(1)
+    pick = torch.multinomial(errors.cpu() + 1e-12, len(idx), replacement=True, generator=gen).to(x.device)
+    rows = x[pick] - model.b_pre
+    scale = model.w_enc[~dead].norm(dim=1).mean() if (~dead).any() else torch.tensor(1.0)
+    model.w_enc[idx] = rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-8) * scale
+    model.b_enc[idx] = 0.0
+    model.w_dec[:, idx] = (residual[pick] / residual[pick].norm(dim=1, keepdim=True).clamp_min(1e-8)).T
+    for param, index in ((model.w_enc, (idx,)), (model.b_enc, (idx,)), (model.w_dec, (slice(None), idx))):
+        for buf in opt.state.get(param, {}).values():
+            if torch.is_tensor(buf) and buf.shape == param.shape:
+                buf[index] = 0.0
 
 
 @torch.no_grad()
