@@ -1,11 +1,17 @@
-"""Sphinx extension: serve MathJax 3 with the site instead of from a CDN.
+"""Sphinx extension for the book's site: offline maths, and no duplicated scripts.
 
-The book must render its maths offline (a reader on a train, a classroom behind
+**MathJax.** The book must render its maths offline (a reader on a train, a classroom behind
 a firewall, CI without internet). MathJax 3.2.2 comes from the PyPI package
 ``django-static-mathjax`` (plain static files, no Django needed); this extension
 copies the one component the book uses (``tex-chtml.js``) and its web fonts into
 the site's ``_static/mathjax/`` and points Sphinx's ``mathjax_path`` at it.
-Add ``wbinterp.sphinx_mathjax`` to ``extra_extensions``.
+
+**Scripts.** sphinx-thebe registers its inline configuration script each time
+Sphinx reads sources; when that happens twice in one build, every page declares
+``const THEBE_JS_URL`` twice and the browser reports a JavaScript error. Pages
+get each distinct script once.
+
+Add ``wbinterp.sphinx_site`` to ``extra_extensions``.
 """
 
 from __future__ import annotations
@@ -45,7 +51,18 @@ def _point_at_local_copy(app, config) -> None:
     config.mathjax_path = f"mathjax/{COMPONENT}"
 
 
+def _unique_scripts(app, pagename, templatename, context, doctree) -> None:
+    scripts, seen = [], set()
+    for script in context.get("script_files", []):
+        key = (str(script), repr(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            scripts.append(script)
+    context["script_files"] = scripts
+
+
 def setup(app):
     app.connect("config-inited", _point_at_local_copy)
     app.connect("builder-inited", _stage)
+    app.connect("html-page-context", _unique_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,42 @@
+"""The build notices package changes: the execution cache is dropped when the code changes."""
+
+from __future__ import annotations
+
+from wbinterp import build
+
+
+def _package(tmp_path, source="x = 1\n"):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir(exist_ok=True)
+    (pkg / "maths.py").write_text(source)
+    return pkg
+
+
+def test_fingerprint_follows_every_source_file(tmp_path):
+    pkg = _package(tmp_path)
+    before = build.package_fingerprint(pkg)
+    assert build.package_fingerprint(pkg) == before
+    (pkg / "maths.py").write_text("x = 2\n")
+    assert build.package_fingerprint(pkg) != before
+    (pkg / "maths.py").write_text("x = 1\n")
+    (pkg / "new.py").write_text("")
+    assert build.package_fingerprint(pkg) != before
+
+
+def test_execution_cache_dropped_only_when_package_changes(tmp_path):
+    build_dir = tmp_path / "_build"
+    cache = build_dir / ".jupyter_cache"
+    assert build.refresh_execution_cache(build_dir, "aaa") is False   # first build: nothing to drop
+    cache.mkdir(parents=True)
+    (cache / "entry").write_text("executed outputs")
+    assert build.refresh_execution_cache(build_dir, "aaa") is False   # same package: keep outputs
+    assert (cache / "entry").exists()
+    assert build.refresh_execution_cache(build_dir, "bbb") is True    # package changed: re-execute
+    assert not cache.exists()
+    assert (build_dir / ".package-fingerprint").read_text().strip() == "bbb"
+
+
+def test_cache_without_stamp_is_not_trusted(tmp_path):
+    build_dir = tmp_path / "_build"
+    (build_dir / ".jupyter_cache").mkdir(parents=True)
+    assert build.refresh_execution_cache(build_dir, "aaa") is True
