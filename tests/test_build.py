@@ -29,10 +29,14 @@ def test_execution_cache_dropped_only_when_package_changes(tmp_path):
     assert build.refresh_execution_cache(build_dir, "aaa") is False   # first build: nothing to drop
     cache.mkdir(parents=True)
     (cache / "entry").write_text("executed outputs")
+    doctrees = build_dir / ".doctrees"
+    doctrees.mkdir()
+    (doctrees / "environment.pickle").write_text("which sources were read")
     assert build.refresh_execution_cache(build_dir, "aaa") is False   # same package: keep outputs
-    assert (cache / "entry").exists()
+    assert (cache / "entry").exists() and doctrees.exists()
     assert build.refresh_execution_cache(build_dir, "bbb") is True    # package changed: re-execute
     assert not cache.exists()
+    assert not doctrees.exists()          # else Sphinx would not even re-read unchanged chapters
     assert (build_dir / ".package-fingerprint").read_text().strip() == "bbb"
 
 

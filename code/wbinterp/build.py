@@ -1,10 +1,11 @@
 """Build glue: ``python -m wbinterp.build [jupyter-book flags]`` (what ``make book`` runs).
 
-myst-nb's execution cache keys only on a chapter's code cells, so an edit to the
-package would leave stale outputs in the book. Before building, this compares a
-fingerprint of the package's source with the one recorded at the last build and
-drops the execution cache when they differ, so every chapter re-runs against the
-new code. Trained models live in their own store (:mod:`wbinterp.cache`) and
+myst-nb's execution cache keys only on a chapter's code cells, and Sphinx
+re-reads only chapters whose source changed, so an edit to the package would
+leave stale outputs in the book. Before building, this compares a fingerprint of
+the package's source with the one recorded at the last build and, when they
+differ, drops both the execution cache and Sphinx's saved environment, so every
+chapter is read and executed again against the new code. Trained models live in their own store (:mod:`wbinterp.cache`) and
 are only retrained when their own key changes.
 """
 
@@ -28,13 +29,18 @@ def package_fingerprint(package_dir: Path = PACKAGE_DIR) -> str:
     return digest.hexdigest()
 
 
+#: What a package change invalidates: executed outputs, and Sphinx's record of read sources.
+STALE_ON_CHANGE = (".jupyter_cache", ".doctrees")
+
+
 def refresh_execution_cache(build_dir: Path, fingerprint: str) -> bool:
-    """Drop ``build_dir``'s execution cache if the package changed; True if dropped."""
+    """Drop ``build_dir``'s execution cache and doctrees if the package changed; True if dropped."""
     stamp = build_dir / ".package-fingerprint"
     cache = build_dir / ".jupyter_cache"
     stale = stamp.exists() and stamp.read_text().strip() != fingerprint
     if stale or (cache.exists() and not stamp.exists()):
-        shutil.rmtree(cache, ignore_errors=True)
+        for name in STALE_ON_CHANGE:
+            shutil.rmtree(build_dir / name, ignore_errors=True)
         dropped = True
     else:
         dropped = False

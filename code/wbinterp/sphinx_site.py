@@ -19,6 +19,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
 COMPONENT = "tex-chtml.js"
 FONTS = Path("output/chtml/fonts/woff-v2")
 
@@ -36,6 +40,7 @@ def mathjax_es5() -> Path:
 
 
 def _stage(app) -> None:
+    _drop_duplicate_listeners(app, "env-before-read-docs")
     es5 = mathjax_es5()
     staging = Path(app.doctreedir).parent / "mathjax-static"
     target = staging / "mathjax"
@@ -51,18 +56,36 @@ def _point_at_local_copy(app, config) -> None:
     config.mathjax_path = f"mathjax/{COMPONENT}"
 
 
+def _drop_duplicate_listeners(app, event: str) -> None:
+    """Keep one listener per handler function (an extension set up twice registers twice)."""
+    listeners = app.events.listeners.get(event, [])
+    seen, unique = set(), []
+    for listener in listeners:
+        if listener.handler not in seen:
+            seen.add(listener.handler)
+            unique.append(listener)
+    if len(unique) < len(listeners):
+        logger.info(f"[wbinterp] dropped {len(listeners) - len(unique)} duplicate {event} listener(s)")
+    listeners[:] = unique
+
+
 def _unique_scripts(app, pagename, templatename, context, doctree) -> None:
     scripts, seen = [], set()
     for script in context.get("script_files", []):
-        key = (str(script), repr(sorted(getattr(script, "attributes", {}).items())))
+        # the same file or inline body (an inline script's filename is None or ''),
+        # whatever priority it was registered with
+        key = (str(getattr(script, "filename", script) or ""),
+               repr(sorted(getattr(script, "attributes", {}).items())))
         if key not in seen:
             seen.add(key)
             scripts.append(script)
-    context["script_files"] = scripts
+    # in place: handlers that run later (sphinx.ext.mathjax) append to this same list
+    context["script_files"][:] = scripts
 
 
 def setup(app):
     app.connect("config-inited", _point_at_local_copy)
     app.connect("builder-inited", _stage)
-    app.connect("html-page-context", _unique_scripts)
+    # early: html-page-context stops at the first handler that returns a template name
+    app.connect("html-page-context", _unique_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
