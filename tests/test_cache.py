@@ -116,7 +116,7 @@ def test_cli_train_round_trip(tmp_path, monkeypatch, toy_data):
 def test_cli_presets_lists_every_preset():
     out = subprocess.run([sys.executable, "-m", "wbinterp", "presets"], capture_output=True,
                          text=True, check=True).stdout
-    for name in train_mod.PRESETS:
+    for name in [*train_mod.PRESETS, *cache.TRANSCODER_PRESETS, *cache.SAE_PRESETS]:
         assert name in out
     assert "d=512" in out and "noise=0.5" in out
 
@@ -125,3 +125,40 @@ def test_cli_reports_data_errors(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("WBINTERP_DATA", str(tmp_path))
     assert main(["data", "mnist", "--from", str(tmp_path / "empty")]) == 2
     assert "point --from at the folder" in capsys.readouterr().err
+
+
+TINY_SAE = cache.SparseConfig(d_in=8, d_out=8, n_features=16, activation="topk", k=2, epochs=1,
+                              batch_size=32, resample_every=0)
+
+
+@pytest.mark.parametrize("source", ["outputs", "pairs"])
+def test_sae_of_the_layer_is_stored_and_its_data_made_from_the_model(store, toy_data, monkeypatch, source):
+    monkeypatch.setitem(train_mod.PRESETS, "tiny", TINY)
+    spec = cache.SaeSpec("tiny", source, TINY_SAE, n_pairs=100 if source == "pairs" else 0)
+    first = cache.load_or_train_sae(spec, root=store, dataset=toy_data)
+    second = cache.load_or_train_sae(spec, root=store, dataset=toy_data)
+    assert not first.from_cache and second.from_cache and _same_weights(first.model, second.model)
+    model = cache.load_or_train(TINY, root=store, dataset=toy_data).model
+    inputs = cache.sae_training_data(spec, model, toy_data.train.images)
+    if source == "outputs":
+        torch.testing.assert_close(inputs, model.bilinear(model.embed(toy_data.train.images)))
+    else:
+        assert inputs.shape == (100, 8)
+        torch.testing.assert_close(inputs.norm(dim=1), torch.ones(100))
+    # a different SAE config is a different checkpoint
+    other = cache.load_or_train_sae(cache.SaeSpec("tiny", source, TINY_SAE.with_(k=3), spec.n_pairs),
+                                    root=store, dataset=toy_data)
+    assert not other.from_cache and other.path != first.path
+
+
+def test_sae_spec_errors(store, toy_data, monkeypatch):
+    monkeypatch.setitem(train_mod.PRESETS, "tiny", TINY)
+    with pytest.raises(ValueError, match="needs d_in = d_out = 8"):
+        cache.load_or_train_sae(cache.SaeSpec("tiny", "outputs", TINY_SAE.with_(d_in=9)), root=store,
+                                dataset=toy_data)
+    with pytest.raises(ValueError, match="needs a bilinear model"):
+        cache.load_or_train_sae(cache.SaeSpec("relu", "outputs", TINY_SAE), root=store, dataset=toy_data)
+    with pytest.raises(ValueError, match="source must be 'outputs' or 'pairs'"):
+        cache.load_or_train_sae(cache.SaeSpec("tiny", "images", TINY_SAE), root=store, dataset=toy_data)
+    with pytest.raises(KeyError, match="unknown SAE preset 'nope'"):
+        cache.load_or_train_sae("nope")

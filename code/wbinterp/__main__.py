@@ -21,12 +21,17 @@ def _presets(args: argparse.Namespace) -> int:
         sparsity = f"k={c.k}" if c.activation == "topk" else f"l1={c.l1_coefficient:g}"
         print(f"{name:16s} {'transcoder':10s} {c.d_in}->{c.n_features}->{c.d_out} of MLP '{spec.mlp}' "
               f"activation={c.activation} {sparsity} epochs={c.epochs}")
+    for name, spec in cache.SAE_PRESETS.items():
+        c = spec.sparse
+        print(f"{name:16s} {'sae':10s} {c.d_in}->{c.n_features}->{c.d_out} of bilinear '{spec.model}' "
+              f"on {spec.source} activation={c.activation} k={c.k} epochs={c.epochs}")
     return 0
 
 
 def _train(args: argparse.Namespace) -> int:
-    if args.preset in cache.TRANSCODER_PRESETS:
-        trained = cache.load_or_train_transcoder(args.preset, retrain=args.retrain)
+    if args.preset in cache.TRANSCODER_PRESETS or args.preset in cache.SAE_PRESETS:
+        load = cache.load_or_train_transcoder if args.preset in cache.TRANSCODER_PRESETS else cache.load_or_train_sae
+        trained = load(args.preset, retrain=args.retrain)
         summary = f"training FVU {trained.history['fvu'][-1]:.4f}, L0 {trained.history['l0'][-1]:.1f}"
     else:
         trained = cache.load_or_train(args.preset, retrain=args.retrain, progress=not args.quiet)
@@ -58,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_presets)
 
     p = sub.add_parser("train", help="train a preset (or load it from the cache) and export it")
-    p.add_argument("preset", choices=sorted(PRESETS) + sorted(cache.TRANSCODER_PRESETS))
+    p.add_argument("preset", choices=sorted(PRESETS) + sorted(cache.TRANSCODER_PRESETS) + sorted(cache.SAE_PRESETS))
     p.add_argument("--out", required=True, type=Path,
                    help="folder for weights.pt, config.json and history.json")
     p.add_argument("--retrain", action="store_true", help="ignore the model cache")

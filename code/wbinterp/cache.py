@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from . import data as data_mod
-from . import models, sparse, train as train_mod
+from . import bridge, models, sparse, train as train_mod
 from .sparse import SparseConfig
 from .train import TrainConfig
 
@@ -32,6 +32,7 @@ CACHE_ENV = "WBINTERP_CACHE"
 FORMAT = 1
 _TRAINING_SOURCES = (models.__file__, train_mod.__file__)
 _SPARSE_SOURCES = (models.__file__, train_mod.__file__, sparse.__file__)
+_SAE_SOURCES = _SPARSE_SOURCES + (bridge.__file__,)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,54 @@ def transcoder_preset(name: str) -> TranscoderSpec:
         return TRANSCODER_PRESETS[name]
     except KeyError:
         raise KeyError(f"unknown transcoder preset {name!r}; choose one of {sorted(TRANSCODER_PRESETS)}") from None
+
+
+@dataclass(frozen=True)
+class SaeSpec:
+    """A sparse autoencoder on the outputs of a bilinear model's layer (before its head)."""
+
+    model: str
+    """Name of the bilinear model's training preset."""
+    source: str
+    """``"outputs"``: the layer's outputs ``g(W_e x)`` on the training images;
+    ``"pairs"``: unit input-pair outputs ``u_ij`` over pixel pairs, from the weights alone."""
+    sparse: SparseConfig
+    """The SAE's architecture and training (``d_in == d_out`` = the model's width)."""
+    n_pairs: int = 0
+    """For ``"pairs"``: how many pixel pairs to sample (the seed is ``sparse.seed``)."""
+
+    def model_config(self) -> TrainConfig:
+        return train_mod.preset(self.model)
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "model_config": self.model_config().to_dict(),
+                "source": self.source, "n_pairs": self.n_pairs, **self.sparse.to_dict()}
+
+
+_SAE = SparseConfig(d_in=512, d_out=512, n_features=2048, activation="topk", epochs=4)
+
+#: SAEs of the book's bilinear model: one trained on data, one on input pairs.
+SAE_PRESETS: dict[str, SaeSpec] = {
+    "sae-outputs": SaeSpec("book", "outputs", _SAE.with_(k=8)),
+    "sae-pairs": SaeSpec("book", "pairs", _SAE.with_(k=16, epochs=3), n_pairs=60_000),
+}
+
+
+def sae_preset(name: str) -> SaeSpec:
+    try:
+        return SAE_PRESETS[name]
+    except KeyError:
+        raise KeyError(f"unknown SAE preset {name!r}; choose one of {sorted(SAE_PRESETS)}") from None
+
+
+def sae_training_data(spec: SaeSpec, model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """What the SAE of ``spec`` is trained on, ``(n, d)``: layer outputs, or unit pair outputs."""
+    with torch.no_grad():
+        if spec.source == "outputs":
+            return model.bilinear(model.embed(images))
+        if spec.source == "pairs":
+            return bridge.pair_dataset(model.w_l, model.w_r, model.w_e, spec.n_pairs, spec.sparse.seed)
+    raise ValueError(f"SAE source must be 'outputs' or 'pairs', got {spec.source!r}")
 
 
 class CacheWarning(UserWarning):
@@ -203,15 +252,46 @@ def load_or_train_transcoder(spec: TranscoderSpec | str, *, root: Path | None = 
         run = sparse.train_sparse(spec.sparse, dataset.train.images, targets)
         return run.model, run.history, run.seconds
 
-    def rebuild(state):
-        model = sparse.Transcoder(spec.sparse)
-        expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-        if expected != {k: tuple(v.shape) for k, v in state.items()}:
-            raise ValueError(f"weights do not match {spec.sparse}")
-        model.load_state_dict(state)
-        return model
+    return _load_or_make(path, key, spec, lambda state: _rebuild_sparse(spec.sparse, state), make, retrain)
 
-    return _load_or_make(path, key, spec, rebuild, make, retrain)
+
+def load_or_train_sae(spec: SaeSpec | str, *, root: Path | None = None,
+                      dataset: data_mod.Dataset | None = None, retrain: bool = False) -> Trained:
+    """The SAE for ``spec`` (or a name in :data:`SAE_PRESETS`), trained once.
+
+    Its bilinear model comes from :func:`load_or_train`; the key covers the
+    model's config and the code that makes the training data.
+    """
+    if isinstance(spec, str):
+        spec = sae_preset(spec)
+    model_config = spec.model_config()
+    if model_config.model.kind != "bilinear":
+        raise ValueError(f"an SAE of the layer needs a bilinear model, but preset {spec.model!r} "
+                         f"is {model_config.model.kind!r}")
+    if spec.sparse.d_in != model_config.model.d_hidden or spec.sparse.d_out != spec.sparse.d_in:
+        raise ValueError(f"an SAE of a width-{model_config.model.d_hidden} layer needs d_in = d_out = "
+                         f"{model_config.model.d_hidden}, got {spec.sparse.d_in} and {spec.sparse.d_out}")
+    dataset = dataset if dataset is not None else data_mod.load(model_config.dataset)
+    root = Path(root) if root is not None else cache_dir()
+    key = cache_key(spec, dataset.checksum, code_fingerprint(_SAE_SOURCES))
+    path = root / f"{model_config.dataset}-sae-{spec.source}{spec.sparse.n_features}-{key[:16]}.pt"
+
+    def make():
+        model = load_or_train(model_config, root=root, dataset=dataset).model
+        inputs = sae_training_data(spec, model, dataset.train.images)
+        run = sparse.train_sparse(spec.sparse, inputs, inputs)
+        return run.model, run.history, run.seconds
+
+    return _load_or_make(path, key, spec, lambda state: _rebuild_sparse(spec.sparse, state), make, retrain)
+
+
+def _rebuild_sparse(config: SparseConfig, state: dict[str, torch.Tensor]) -> sparse.Transcoder:
+    model = sparse.Transcoder(config)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    if expected != {k: tuple(v.shape) for k, v in state.items()}:
+        raise ValueError(f"weights do not match {config}")
+    model.load_state_dict(state)
+    return model
 
 
 def export(trained: Trained, out: Path) -> list[Path]:
