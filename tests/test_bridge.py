@@ -207,3 +207,20 @@ def test_shape_errors_name_the_expected_shape():
     with pytest.raises(ValueError, match="1-D index tensors"):
         bridge.pair_outputs(torch.ones(3, 4), torch.ones(3, 4), torch.ones(4, 2),
                             torch.tensor([0, 1]), torch.tensor([0]))
+
+
+def test_pair_dataset_is_seeded_unit_and_made_of_pair_outputs():
+    w_l, w_r, _ = weights(6, 5)
+    inputs = torch.randn(5, 9, generator=torch.Generator().manual_seed(9))
+    inputs[:, 3] = 0.0                                    # a pixel the layer ignores
+    first = bridge.pair_dataset(w_l, w_r, inputs, 50, seed=3)
+    assert first.shape == (50, 6)
+    torch.testing.assert_close(first.norm(dim=1), torch.ones(50))
+    torch.testing.assert_close(bridge.pair_dataset(w_l, w_r, inputs, 50, seed=3), first)
+    assert not torch.equal(bridge.pair_dataset(w_l, w_r, inputs, 50, seed=4), first)
+    # every row is the direction of some u_ij over the non-zero inputs
+    i, j = torch.meshgrid(torch.arange(9), torch.arange(9), indexing="ij")
+    keep = (i != 3) & (j != 3)
+    every = bridge.pair_outputs(w_l, w_r, inputs, i[keep], j[keep])
+    every = every / every.norm(dim=1, keepdim=True)
+    assert (first @ every.T).abs().max(dim=1).values.min() > 1 - 1e-9

@@ -111,3 +111,16 @@ def test_bad_configs_and_inputs():
         sparse.Transcoder(SMALL.with_(k=0))
     with pytest.raises(ValueError, match=r"inputs must be \(n, 20\) and targets \(n, 12\)"):
         sparse.train_sparse(SMALL, torch.randn(10, 20), torch.randn(10, 11))
+
+
+def test_sparse_training_is_deterministic_for_a_seed():
+    """Two runs with one seed give the same weights (so two clean builds glue the same numbers)."""
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(300, 20, generator=gen)
+    y = torch.relu(x @ torch.randn(20, 12, generator=gen))
+    config = SMALL.with_(epochs=3, k=4, resample_every=5, dead_steps=2)
+    first, second = sparse.train_sparse(config, x, y), sparse.train_sparse(config, x, y)
+    for name, value in first.model.state_dict().items():
+        assert torch.equal(value, second.model.state_dict()[name]), name
+    other = sparse.train_sparse(config.with_(seed=1), x, y)
+    assert not torch.equal(first.model.w_enc, other.model.w_enc)
