@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 # Warnings are errors: a failing cell or a broken reference fails the build.
 JB_FLAGS ?= -n -W --keep-going
 
-.PHONY: book test data pdf clean-book clean benchmark browser-check
+.PHONY: book book-student test data pdf clean-book clean benchmark browser-check
 
 $(STAMP): requirements.txt code/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ $(STAMP): requirements.txt code/pyproject.toml
 book: $(STAMP)
 	$(BIN)/python -m wbinterp.build $(JB_FLAGS)
 
+# The student edition: the same book with the solutions left out, in _build/student/html.
+# It shares the book's execution cache, so after `make book` it only re-renders.
+book-student: $(STAMP)
+	$(BIN)/python -m wbinterp.build --student $(JB_FLAGS)
+
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
@@ -31,8 +36,10 @@ browser-check: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
+# The whole book as one PDF, _build/pdf/book.pdf: one HTML page printed by Chromium
+# (Debian's chromium if installed, else run `.venv/bin/playwright install chromium` once).
 pdf: $(STAMP)
-	$(BIN)/jupyter-book build . --builder pdfhtml
+	$(BIN)/python -m wbinterp.build --pdf $(JB_FLAGS)
 
 clean-book:
 	rm -rf _build

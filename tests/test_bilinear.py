@@ -151,3 +151,33 @@ def test_signs_can_follow_the_input_space_image():
     biggest = images.abs().argmax(-1, keepdim=True)
     assert (images.gather(-1, biggest) > 0).all()
     torch.testing.assert_close(bl.reconstruct(spec), bl.interaction_matrices(w_l, w_r, w_u))
+
+
+def test_eigen_contributions_sum_to_the_model_logits():
+    torch.manual_seed(1)
+    model = BilinearMLP(ModelConfig(d_hidden=24)).double()
+    x = torch.rand(40, 784)
+    h = model.embed(x)
+    spec = bl.spectrum(bl.interaction_matrices(model.w_l, model.w_r, model.w_u), w_e=model.w_e)
+    contributions = bl.eigen_contributions(spec, h)
+    assert contributions.shape == (40, 10, 24)
+    torch.testing.assert_close(contributions.sum(-1), model(x), rtol=1e-10, atol=1e-12)
+    # Signs follow the eigenvalues, and the top-k terms by |λ| are the truncated logits.
+    assert ((contributions >= 0) == (spec.values >= 0)).all()
+    mask = bl.top_by_magnitude(spec.values, 5)
+    torch.testing.assert_close((contributions * mask).sum(-1), bl.truncated_logits(spec, h, 5))
+    with pytest.raises(ValueError, match=r"h must have shape \(\*, 24\)"):
+        bl.eigen_contributions(spec, x)
+
+
+def test_logit_gap_ranks_terms_by_magnitude_and_keeps_signs():
+    contributions = torch.tensor([[0.5, 0.1, -3.0],     # class 0: the true class
+                                  [4.0, 1.0, 0.0],      # class 1: the prediction
+                                  [9.0, 0.0, 0.0]])
+    gap = bl.explain_logit_gap(contributions, predicted=1, true=0, top=2)
+    assert (gap.predicted, gap.true) == (1, 0)
+    assert gap.margin == pytest.approx(5.0 - (-2.4))
+    assert gap.for_predicted == [(0, 4.0), (1, 1.0)]
+    assert [i for i, _ in gap.for_true] == [2, 0] and gap.for_true[0][1] == pytest.approx(-3.0)
+    with pytest.raises(ValueError, match="between 0 and 2"):
+        bl.explain_logit_gap(contributions, predicted=3, true=0)

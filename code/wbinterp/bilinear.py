@@ -200,3 +200,56 @@ def participation_ratio(x: torch.Tensor) -> torch.Tensor:
 def effective_rank(values: torch.Tensor) -> torch.Tensor:
     """``(‖λ‖₁ / ‖λ‖₂)²`` of each spectrum (last axis): how many eigenvalues really count."""
     return participation_ratio(values)
+
+
+def eigen_contributions(spec: Spectrum, h: torch.Tensor) -> torch.Tensor:
+    """``λ_ci (v_ci · h)²`` for every input, class and eigenvector: ``(batch, c, n)``.
+
+    ``spec`` is a ``(c, n)`` spectrum and ``h`` a ``(batch, n)`` batch of inputs
+    to the quadratic forms (embedded images for a hidden-space spectrum). Summed
+    over the last axis the contributions are the logits ``hᵀ Q_c h`` exactly: they
+    are a complete, per-input account of the model's output, term by term, in the
+    order of ``spec`` (most positive eigenvalue first).
+    """
+    _check("h", h, (None, spec.vectors.shape[-1]))
+    return torch.einsum("cin,bn->bci", spec.vectors, h).square() * spec.values
+
+
+class LogitGap(NamedTuple):
+    """Why one input's logit for ``predicted`` beat the one for ``true``, eigenvector by eigenvector."""
+
+    predicted: int
+    """The class with the larger logit (the model's answer)."""
+    true: int
+    """The class it should have been."""
+    margin: float
+    """``logit_predicted − logit_true``: the sum of all of ``predicted``'s contributions
+    minus the sum of all of ``true``'s."""
+    for_predicted: list[tuple[int, float]]
+    """The largest-magnitude terms of the predicted class's logit: (eigenvector index, ``λ (v·h)²``)."""
+    for_true: list[tuple[int, float]]
+    """The largest-magnitude terms of the true class's logit: (eigenvector index, ``λ (v·h)²``)."""
+
+
+def explain_logit_gap(contributions: torch.Tensor, predicted: int, true: int, top: int = 3) -> LogitGap:
+    """The terms that decide between two classes for one input.
+
+    ``contributions`` is that input's ``(c, n)`` slice of :func:`eigen_contributions`.
+    Indices refer to the spectrum the contributions came from (row ``predicted``
+    or ``true``); each list is sorted by ``|λ (v·h)²|``, largest first, and keeps
+    the sign: a negative term is an eigenvector with ``λ < 0`` arguing against
+    its class.
+    """
+    _check("contributions", contributions, (None, None))
+    c = contributions.shape[0]
+    if not (0 <= predicted < c and 0 <= true < c):
+        raise ValueError(f"predicted and true must be classes between 0 and {c - 1}, got {predicted}, {true}")
+    if top < 0:
+        raise ValueError(f"top must be non-negative, got {top}")
+
+    def largest(row: torch.Tensor) -> list[tuple[int, float]]:
+        order = row.abs().argsort(descending=True)[:top]
+        return [(int(i), float(row[i])) for i in order]
+
+    margin = float(contributions[predicted].sum() - contributions[true].sum())
+    return LogitGap(predicted, true, margin, largest(contributions[predicted]), largest(contributions[true]))

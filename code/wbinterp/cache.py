@@ -209,7 +209,7 @@ def _load_or_make(path: Path, key: str, config, rebuild, make, retrain: bool) ->
 def load_or_train(config: TrainConfig | str, *, root: Path | None = None,
                   dataset: data_mod.Dataset | None = None, retrain: bool = False,
                   progress: bool = False) -> Trained:
-    """The trained model for ``config`` (a :class:`TrainConfig` or a preset name).
+    """The trained model for ``config`` (a :class:`~wbinterp.train.TrainConfig` or a preset name).
 
     Loads it from the store when a valid checkpoint exists, else trains it and
     stores it. ``retrain=True`` ignores the store.

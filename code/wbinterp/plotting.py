@@ -214,3 +214,86 @@ def scatter_by_class(points, labels, class_names: Sequence[str], title: str = ""
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def budget_curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], xlabel: str, ylabel: str,
+                  baselines: dict[str, float] | None = None, styles: dict[str, dict] | None = None,
+                  title: str = "", logx: bool = True) -> Figure:
+    """Lines that each have their own x values, plus dashed horizontal baselines.
+
+    ``series`` maps a name to ``(x, y)``; ``baselines`` maps a name to a y value
+    (a full model's accuracy, say). ``styles`` may give matplotlib keyword
+    arguments by name (colour, linestyle, marker) for either kind, so a curve and
+    its baseline can share a colour. With ``logx`` the x axis is symmetric-log
+    (linear below 1), so x = 0 can be drawn.
+    """
+    styles = styles or {}
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, (x, y) in series.items():
+        ax.plot(x, y, **{"marker": "o", "markersize": 3, **styles.get(name, {})}, label=name)
+    for name, y in (baselines or {}).items():
+        ax.axhline(y, **{"linestyle": "--", "linewidth": 1, "color": "gray", **styles.get(name, {})}, label=name)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if logx:
+        ax.set_xscale("symlog", linthresh=1)
+    xs = [v for x, _ in series.values() for v in x]
+    if xs:
+        ax.set_xlim(min(xs), max(xs) * (1.25 if logx else 1.02))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def explanation_rows(digits, digit_titles: Sequence[str],
+                     groups: Sequence[tuple[str, np.ndarray, Sequence[Sequence[str]]]],
+                     size: float = 1.25) -> Figure:
+    """One row per input: the input (grey) and, per group, a few signed pictures.
+
+    ``digits`` is ``(m, 784)`` in ``[0, 1]``. Each group is ``(label, pictures,
+    titles)`` with ``pictures`` of shape ``(m, j, 784)`` (drawn blue positive, red
+    negative, each scaled to its own largest magnitude) and ``titles`` an
+    ``m × j`` nested list; the label is written above the group's columns.
+    """
+    digit_arr = _as_images(digits)
+    m = len(digit_arr)
+    widths = [1] + [np.asarray(pics).shape[1] for _, pics, _ in groups]
+    fig = plt.figure(figsize=(size * sum(widths) + 0.3 * len(groups), size * m * 1.3 + 0.4),
+                     layout="constrained")
+    subfigs = np.atleast_1d(fig.subfigures(1, len(widths), width_ratios=widths, wspace=0.02))
+    panels = [("input", digit_arr[:, None], [[t] for t in digit_titles], True)]
+    panels += [(label, _as_images(np.asarray(pics).reshape(-1, 784)).reshape(m, -1, 28, 28), titles, False)
+               for label, pics, titles in groups]
+    for sub, (label, arr, titles, grey) in zip(subfigs, panels):
+        axes = sub.subplots(m, arr.shape[1], squeeze=False)
+        for r in range(m):
+            for j in range(arr.shape[1]):
+                ax = axes[r, j]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                for spine in ax.spines.values():
+                    spine.set_visible(grey)
+                if grey:
+                    ax.imshow(arr[r, j], cmap="gray_r", vmin=0, vmax=1)
+                else:
+                    vmax = np.abs(arr[r, j]).max() or 1.0
+                    ax.imshow(arr[r, j], cmap=DIVERGING, vmin=-vmax, vmax=vmax)
+                ax.set_title(titles[r][j], fontsize=7)
+        sub.suptitle(label, fontsize=9)
+    return fig
+
+
+def scatter(series: dict[str, tuple[Sequence[float], Sequence[float]]], xlabel: str, ylabel: str,
+            title: str = "", diagonal: bool = False) -> Figure:
+    """Point clouds ``name -> (x, y)`` on one axis; ``diagonal`` draws ``y = x``."""
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    for name, (x, y) in series.items():
+        ax.scatter(np.asarray(x), np.asarray(y), s=3, alpha=0.4, label=name, rasterized=True)
+    if diagonal:
+        lo, hi = ax.get_xlim()
+        ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8, linestyle="--", label="y = x")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, markerscale=4)
+    fig.tight_layout()
+    return fig

@@ -1,4 +1,5 @@
-"""Sphinx extension for the book's site: offline maths, and no duplicated scripts.
+"""Sphinx extension for the book's site: offline maths, no duplicated scripts, notebooks
+to run (Colab, download), and the student edition.
 
 **MathJax.** The book must render its maths offline (a reader on a train, a classroom behind
 a firewall, CI without internet). MathJax 3.2.2 comes from the PyPI package
@@ -11,14 +12,37 @@ Sphinx reads sources; when that happens twice in one build, every page declares
 ``const THEBE_JS_URL`` twice and the browser reports a JavaScript error. Pages
 get each distinct script once.
 
+**Notebooks to run.** Colab opens only ``.ipynb`` files, and the book commits none
+(chapters are MyST Markdown, jupytext's ``md:myst``). At the end of an HTML build,
+:func:`write_notebooks` converts every chapter into ``_notebooks/<docname>.ipynb``
+in the site, with a first cell that installs the package from the repository
+(:func:`install_cell`) when it is missing. The publishing workflow pushes that folder
+to the ``notebooks`` branch (config value ``wbinterp_notebooks_branch``), and each
+page's Colab button is pointed there (:func:`colab_url`); the download menu offers
+the same notebook. Binder needs none of this: it opens the ``.md`` files through
+jupytext (see ``binder/``).
+
+**Student edition.** With ``wbinterp_edition = "student"`` (``make book-student``;
+sphinx-exercise's ``hide_solutions: true`` means the same) every solution, plain or
+gated, is replaced by a short note (:class:`HideSolutions`), the generated notebooks
+lose their solution blocks (:func:`strip_solutions`), and everything that would still
+show them is left out of the site: the copied sources, the executed notebooks and
+the launch buttons (Binder and Colab open the repository's files, solutions
+included).
+
 Add ``wbinterp.sphinx_site`` to ``extra_extensions``.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlparse
 
+from docutils import nodes
+from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
@@ -83,9 +107,263 @@ def _unique_scripts(app, pagename, templatename, context, doctree) -> None:
     context["script_files"][:] = scripts
 
 
+# --- notebooks to run (Colab, download) and the student edition ---------------------------
+
+#: Folder of the generated notebooks inside the HTML output (pushed to the notebooks branch).
+NOTEBOOKS = "_notebooks"
+EDITIONS = ("full", "student")
+STUDENT_NOTE = "*The solution is left out of the student edition.*"
+_DIRECTIVE = re.compile(r"^ {0,3}(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}")
+
+
+def github_repo(url: str) -> tuple[str, str]:
+    """``(owner, name)`` of a ``https://github.com/OWNER/NAME`` repository URL."""
+    parsed = urlparse(url.strip())
+    parts = [part for part in parsed.path.split("/") if part]
+    if parsed.netloc.lower() not in ("github.com", "www.github.com") or len(parts) < 2:
+        raise ValueError(f"not a GitHub repository URL: {url!r}")
+    return parts[0], parts[1].removesuffix(".git")
+
+
+def colab_url(repository_url: str, branch: str, docname: str,
+              colab: str = "https://colab.research.google.com") -> str:
+    """Colab's address for ``<docname>.ipynb`` on ``branch`` of the GitHub repository."""
+    owner, name = github_repo(repository_url)
+    return f"{colab.rstrip('/')}/github/{owner}/{name}/blob/{branch}/{docname}.ipynb"
+
+
+def install_cell(repository_url: str, ref: str) -> str:
+    """Source of a generated notebook's first code cell.
+
+    Where the package is missing (Colab, a fresh Jupyter) it pip-installs it from
+    ``code/`` in the repository at ``ref``, with myst-nb (chapters glue their numbers
+    through it), and keeps the data and the trained models beside the notebook. In a
+    checkout of the repository (``make book``'s environment, Binder) it does nothing.
+    """
+    owner, name = github_repo(repository_url)
+    package = f"wbinterp @ git+https://github.com/{owner}/{name}.git@{ref}#subdirectory=code"
+    return f"""\
+# Run this cell first. Where the book's package is missing (Colab, a fresh Jupyter) it
+# installs it from the book's repository; in a checkout of the repository it does nothing.
+import importlib.util, os, subprocess, sys
+from pathlib import Path
+
+PACKAGE = {json.dumps(package)}
+missing = [requirement for module, requirement in [("wbinterp", PACKAGE), ("myst_nb", "myst-nb")]
+           if importlib.util.find_spec(module) is None]
+if missing:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
+    importlib.invalidate_caches()
+if not (Path(importlib.util.find_spec("wbinterp").origin).parents[2] / "_toc.yml").is_file():
+    # installed from git, not a checkout: MNIST and the trained models go beside this notebook
+    os.environ.setdefault("WBINTERP_DATA", os.path.abspath("data"))
+    os.environ.setdefault("WBINTERP_CACHE", os.path.abspath("_cache/models"))"""
+
+
+def _closing_fence(lines: list[str], start: int, fence: str) -> int:
+    char, length = fence[0], len(fence)
+    for j in range(start + 1, len(lines)):
+        stripped = lines[j].strip()
+        if stripped and set(stripped) == {char} and len(stripped) >= length:
+            return j
+    raise ValueError(f"the directive opened on line {start + 1} is never closed")
+
+
+def strip_solutions(text: str, note: str = STUDENT_NOTE) -> str:
+    """MyST text without its solutions, each replaced by ``note``.
+
+    Removes ``{solution}`` directives, and gated solutions from the
+    ``{solution-start}`` directive through the ``{solution-end}`` one, with all the
+    text and code cells between them.
+    """
+    lines = text.splitlines(keepends=True)
+    out, i = [], 0
+    while i < len(lines):
+        match = _DIRECTIVE.match(lines[i])
+        if not match or match["name"] not in ("solution", "solution-start"):
+            out.append(lines[i])
+            i += 1
+            continue
+        end = _closing_fence(lines, i, match["fence"])
+        if match["name"] == "solution-start":
+            for k in range(end + 1, len(lines)):
+                closing = _DIRECTIVE.match(lines[k])
+                if closing and closing["name"] == "solution-end":
+                    end = _closing_fence(lines, k, closing["fence"])
+                    break
+            else:
+                raise ValueError(f"the solution-start on line {i + 1} has no solution-end")
+        out.append(note + "\n")
+        i = end + 1
+    return "".join(out)
+
+
+def chapter_notebook(text: str, install_source: str, student: bool = False):
+    """A chapter's MyST text as an nbformat notebook, with ``install_source`` as its first code cell.
+
+    The cell goes after the opening Markdown cell (the title). Cells get stable ids,
+    so the same chapter always gives the same file.
+    """
+    import jupytext
+    import nbformat
+
+    if student:
+        text = strip_solutions(text)
+    nb = jupytext.reads(text, fmt="md:myst")
+    nb.metadata.pop("jupytext", None)
+    at = 1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0
+    nb.cells.insert(at, nbformat.v4.new_code_cell(install_source, metadata={"tags": ["install-wbinterp"]}))
+    for n, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{n}"
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    nbformat.validate(nb)
+    return nb
+
+
+def write_notebooks(sources: dict[str, Path], out_dir: Path, install_source: str,
+                    student: bool = False) -> list[Path]:
+    """Write ``out_dir/<docname>.ipynb`` for each ``docname: source`` pair; return the paths."""
+    import nbformat
+
+    written = []
+    for docname, source in sorted(sources.items()):
+        nb = chapter_notebook(Path(source).read_text(encoding="utf-8"), install_source, student)
+        path = Path(out_dir) / f"{docname}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(nbformat.writes(nb), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _is_chapter(app, docname: str) -> bool:
+    """A MyST Markdown notebook (jupytext front matter with a kernelspec)."""
+    return ("kernelspec" in app.env.metadata.get(docname, {})
+            and Path(app.env.doc2path(docname)).suffix == ".md")
+
+
+def _theme(app) -> dict:
+    return app.config.html_theme_options or {}
+
+
+def _student(app) -> bool:
+    return app.config.wbinterp_edition == "student"
+
+
+def _set_edition(app, config) -> None:
+    if config.wbinterp_edition not in EDITIONS:
+        raise ValueError(f"wbinterp_edition must be one of {EDITIONS}, not {config.wbinterp_edition!r}")
+    if config.wbinterp_edition == "student" or config.hide_solutions:
+        config.wbinterp_edition = "student"
+        # sphinx-exercise's own hide_solutions (1.2) drops a gated solution's start but keeps
+        # its content, and then fails on the orphaned end node: HideSolutions does the hiding.
+        config.hide_solutions = False
+        config.html_copy_source = False   # the sources hold the solutions
+
+
+class HideSolutions(SphinxTransform):
+    """In the student edition, replace every solution (plain or gated) by a short note.
+
+    Runs after sphinx-exercise has merged each ``solution-start`` … ``solution-end``
+    pair into one solution node (its transform has priority 10), so the text and
+    code cells between them go too.
+    """
+
+    default_priority = 11
+
+    def apply(self, **kwargs) -> None:
+        if self.config.wbinterp_edition != "student":
+            return
+        from sphinx_exercise.nodes import solution_end_node, solution_node, solution_start_node
+
+        for node in list(self.document.findall(solution_node)):
+            note = nodes.paragraph()
+            note += nodes.emphasis(text=STUDENT_NOTE.strip("*"))
+            node.replace_self(note)
+        for kind in (solution_start_node, solution_end_node):   # unmatched gates, if any
+            if any(True for _ in self.document.findall(kind)):
+                raise ValueError(f"{self.env.docname}: a gated solution was left unmerged")
+
+
+def _adjust_buttons(app, pagename, templatename, context, doctree) -> None:
+    """Colab opens the generated notebook; the download menu offers it; the student edition
+    keeps nothing that shows solutions."""
+    if not _is_chapter(app, pagename):
+        return
+    buttons = context.get("header_buttons", [])
+    groups = {b.get("label"): b for b in buttons if b.get("type") == "group"}
+    launch, download = groups.get("launch-buttons"), groups.get("download-buttons")
+    if launch is not None:
+        if _student(app):
+            buttons.remove(launch)
+        else:
+            theme = _theme(app)
+            colab = theme.get("launch_buttons", {}).get("colab_url") or "https://colab.research.google.com"
+            for button in launch["buttons"]:
+                if button.get("text") == "Colab":
+                    button["url"] = colab_url(theme["repository_url"],
+                                              app.config.wbinterp_notebooks_branch, pagename, colab)
+    if download is not None:
+        if _student(app):
+            download["buttons"] = [b for b in download["buttons"] if b.get("label") not in
+                                   ("download-notebook-button", "download-source-button")]
+        for button in download["buttons"]:
+            if button.get("label") == "download-notebook-button":
+                button["text"] = ".ipynb (with outputs)"
+                button["tooltip"] = "Download the notebook as executed for this site"
+        download["buttons"].insert(0, {
+            "type": "link",
+            "url": context["pathto"](f"{NOTEBOOKS}/{pagename}.ipynb", 1),
+            "text": ".ipynb (to run)",
+            "tooltip": "Download a notebook that installs the book's package and runs anywhere",
+            "icon": "fas fa-code",
+            "label": "download-runnable-notebook-button",
+        })
+
+
+def redirect_with_icon(outdir: Path, favicon: str | None) -> bool:
+    """Give the site's redirecting ``index.html`` (written by sphinx-external-toc) the favicon.
+
+    A page without an icon makes the browser ask for ``/favicon.ico``, which the site does
+    not have: a 404 in the console of the redirect page. Returns True if the page was rewritten.
+    """
+    index = Path(outdir) / "index.html"
+    if not favicon or not index.is_file():
+        return False
+    match = re.fullmatch(r'\s*<meta http-equiv="Refresh" content="0; url=([^"]+)" />\s*', index.read_text())
+    if not match:
+        return False
+    index.write_text(
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">\n'
+        f'<link rel="icon" href="_static/{Path(favicon).name}">\n'
+        f'<meta http-equiv="Refresh" content="0; url={match[1]}">\n'
+        f'</head><body><a href="{match[1]}">{match[1]}</a></body></html>\n')
+    return True
+
+
+def _finish(app, exception) -> None:
+    if exception is not None or app.builder.name not in ("html", "dirhtml"):
+        return
+    theme = _theme(app)
+    install = install_cell(theme["repository_url"], theme.get("repository_branch") or "main")
+    chapters = {d: Path(app.env.doc2path(d)) for d in app.env.found_docs if _is_chapter(app, d)}
+    written = write_notebooks(chapters, Path(app.outdir) / NOTEBOOKS, install, student=_student(app))
+    logger.info(f"[wbinterp] wrote {len(written)} notebooks to {NOTEBOOKS}/")
+    redirect_with_icon(Path(app.outdir), app.config.html_favicon)
+    if _student(app):
+        # the theme copies each executed notebook (solutions included) into _sources/
+        shutil.rmtree(Path(app.outdir) / "_sources", ignore_errors=True)
+
+
 def setup(app):
+    app.add_config_value("wbinterp_edition", "full", "env", [str])
+    app.add_config_value("wbinterp_notebooks_branch", "notebooks", "html", [str])
     app.connect("config-inited", _point_at_local_copy)
+    app.connect("config-inited", _set_edition)
+    app.add_transform(HideSolutions)
     app.connect("builder-inited", _stage)
     # early: html-page-context stops at the first handler that returns a template name
     app.connect("html-page-context", _unique_scripts, priority=100)
+    # after sphinx-book-theme has made its header buttons (priority 501)
+    app.connect("html-page-context", _adjust_buttons, priority=600)
+    app.connect("build-finished", _finish)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
