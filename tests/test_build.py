@@ -44,3 +44,24 @@ def test_cache_without_stamp_is_not_trusted(tmp_path):
     build_dir = tmp_path / "_build"
     (build_dir / ".jupyter_cache").mkdir(parents=True)
     assert build.refresh_execution_cache(build_dir, "aaa") is True
+
+
+def test_glued_values_compare_two_builds(tmp_path):
+    import json
+
+    def write(folder, number):
+        (folder / "book").mkdir(parents=True)
+        glue = {
+            "acc": {"output_type": "display_data", "data": {"text/plain": number}},
+            "table": {"output_type": "display_data",
+                      "data": {"text/markdown": ["| a |\n", "| 1 |"], "text/plain": "<Markdown>"}},
+            "fig": {"output_type": "display_data", "data": {"image/png": "AAAA", "text/plain": "<Figure>"}},
+        }
+        (folder / "book" / "01_x.glue.json").write_text(json.dumps(glue))
+        return build.glued_values(folder)
+
+    first, same, other = write(tmp_path / "a", "0.98"), write(tmp_path / "b", "0.98"), write(tmp_path / "c", "0.97")
+    assert first == {"book/01_x/acc": "0.98", "book/01_x/table": "| a |\n| 1 |"}   # figures left out
+    assert build.glue_differences(first, same) == []
+    assert build.glue_differences(first, other) == ["book/01_x/acc"]
+    assert build.glue_differences(first, {}) == ["book/01_x/acc", "book/01_x/table"]

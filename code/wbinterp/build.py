@@ -176,6 +176,32 @@ def single_page(site: Path, toc: Path) -> Path:
     return page
 
 
+def glued_values(execute_dir: Path) -> dict[str, str]:
+    """Every glued number and table of an executed book, ``{"page/key": text}``.
+
+    Read from the ``*.glue.json`` files myst-nb writes beside the executed
+    notebooks (``_build/jupyter_execute``); figures are left out (their PNG bytes
+    vary with library versions, their numbers are glued separately).
+    """
+    import json
+
+    values = {}
+    for path in sorted(Path(execute_dir).rglob("*.glue.json")):
+        page = path.relative_to(execute_dir).as_posix().removesuffix(".glue.json")
+        for key, output in json.loads(path.read_text()).items():
+            data = output.get("data", {})
+            if any(mime.startswith("image/") for mime in data):
+                continue
+            text = data.get("text/markdown", data.get("text/plain", ""))
+            values[f"{page}/{key}"] = "".join(text) if isinstance(text, list) else text
+    return values
+
+
+def glue_differences(first: dict[str, str], second: dict[str, str]) -> list[str]:
+    """Keys whose glued text differs between two builds, or that only one build has."""
+    return sorted(k for k in first.keys() | second.keys() if first.get(k) != second.get(k))
+
+
 def main(argv: list[str] | None = None) -> int:
     flags = list(sys.argv[1:] if argv is None else argv)
     root = Path.cwd()
