@@ -73,3 +73,12 @@ def synthetic_dataset(n_train: int = 256, n_test: int = 64, seed: int = 0) -> da
 @pytest.fixture
 def toy_data() -> data.Dataset:
     return synthetic_dataset()
+
+
+@pytest.fixture
+def float64():
+    """Check identities in double precision; the default dtype is restored afterwards."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)

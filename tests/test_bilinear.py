@@ -11,13 +11,8 @@ from wbinterp.models import BilinearMLP, ModelConfig
 
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    """Identities are checked in double precision; the default is restored afterwards."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+# every test here checks identities in float64 (the fixture lives in conftest.py)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def random_weights(d=6, n=5, c=3, seed=0):

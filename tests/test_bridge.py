@@ -13,13 +13,8 @@ from wbinterp import bilinear, bridge
 
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    """The identities hold to float64 precision here; other test modules keep float32."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+# every test here checks identities in float64 (the fixture lives in conftest.py)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def weights(d: int, n: int, c: int | None = None, seed: int = 0):
