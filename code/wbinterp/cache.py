@@ -239,20 +239,13 @@ def load_or_train_transcoder(spec: TranscoderSpec | str, *, root: Path | None = 
     """
     if isinstance(spec, str):
         spec = transcoder_preset(spec)
-    mlp_config = spec.mlp_config()
-    dataset = dataset if dataset is not None else data_mod.load(mlp_config.dataset)
-    root = Path(root) if root is not None else cache_dir()
-    key = cache_key(spec, dataset.checksum, code_fingerprint(_SPARSE_SOURCES))
-    path = root / f"{mlp_config.dataset}-transcoder{spec.sparse.n_features}-{key[:16]}.pt"
 
-    def make():
-        mlp = load_or_train(mlp_config, root=root, dataset=dataset).model
+    def training_data(mlp, images):
         with torch.no_grad():
-            targets = mlp.hidden(dataset.train.images)
-        run = sparse.train_sparse(spec.sparse, dataset.train.images, targets)
-        return run.model, run.history, run.seconds
+            return images, mlp.hidden(images)
 
-    return _load_or_make(path, key, spec, lambda state: _rebuild_sparse(spec.sparse, state), make, retrain)
+    return _load_or_train_sparse(spec, spec.mlp_config(), f"transcoder{spec.sparse.n_features}",
+                                 _SPARSE_SOURCES, training_data, root, dataset, retrain)
 
 
 def load_or_train_sae(spec: SaeSpec | str, *, root: Path | None = None,
@@ -271,15 +264,28 @@ def load_or_train_sae(spec: SaeSpec | str, *, root: Path | None = None,
     if spec.sparse.d_in != model_config.model.d_hidden or spec.sparse.d_out != spec.sparse.d_in:
         raise ValueError(f"an SAE of a width-{model_config.model.d_hidden} layer needs d_in = d_out = "
                          f"{model_config.model.d_hidden}, got {spec.sparse.d_in} and {spec.sparse.d_out}")
-    dataset = dataset if dataset is not None else data_mod.load(model_config.dataset)
+
+    def training_data(model, images):
+        inputs = sae_training_data(spec, model, images)
+        return inputs, inputs
+
+    return _load_or_train_sparse(spec, model_config, f"sae-{spec.source}{spec.sparse.n_features}",
+                                 _SAE_SOURCES, training_data, root, dataset, retrain)
+
+
+def _load_or_train_sparse(spec, base_config: TrainConfig, stem: str, sources, training_data,
+                          root: Path | None, dataset: data_mod.Dataset | None, retrain: bool) -> Trained:
+    """Shared store logic of transcoders and SAEs: ``training_data(base_model, images)``
+    gives the ``(inputs, targets)`` the sparse model is trained on."""
+    dataset = dataset if dataset is not None else data_mod.load(base_config.dataset)
     root = Path(root) if root is not None else cache_dir()
-    key = cache_key(spec, dataset.checksum, code_fingerprint(_SAE_SOURCES))
-    path = root / f"{model_config.dataset}-sae-{spec.source}{spec.sparse.n_features}-{key[:16]}.pt"
+    key = cache_key(spec, dataset.checksum, code_fingerprint(sources))
+    path = root / f"{base_config.dataset}-{stem}-{key[:16]}.pt"
 
     def make():
-        model = load_or_train(model_config, root=root, dataset=dataset).model
-        inputs = sae_training_data(spec, model, dataset.train.images)
-        run = sparse.train_sparse(spec.sparse, inputs, inputs)
+        base = load_or_train(base_config, root=root, dataset=dataset).model
+        inputs, targets = training_data(base, dataset.train.images)
+        run = sparse.train_sparse(spec.sparse, inputs, targets)
         return run.model, run.history, run.seconds
 
     return _load_or_make(path, key, spec, lambda state: _rebuild_sparse(spec.sparse, state), make, retrain)
