@@ -36,6 +36,18 @@ def test_miss_then_hit(store, toy_data):
     assert second.history == first.history
 
 
+def test_training_is_announced_outside_the_book_build(store, toy_data, monkeypatch, capsys):
+    from wbinterp.build import BUILDING_ENV
+    monkeypatch.delenv(BUILDING_ENV, raising=False)
+    first = cache.load_or_train(TINY, root=store, dataset=toy_data)
+    assert f"wbinterp: training {first.path.stem}" in capsys.readouterr().err
+    cache.load_or_train(TINY, root=store, dataset=toy_data)          # a hit: nothing to announce
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv(BUILDING_ENV, "1")                             # in the book build: silent
+    cache.load_or_train(TINY, root=store, dataset=toy_data, retrain=True)
+    assert capsys.readouterr().err == ""
+
+
 def test_key_covers_config_data_and_code(store, toy_data, monkeypatch):
     base = cache.load_or_train(TINY, root=store, dataset=toy_data)
     assert not cache.load_or_train(TINY.with_(seed=1), root=store, dataset=toy_data).from_cache

@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import os
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,9 @@ import threading
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+#: Set for the chapters' kernels while the book builds: the model store then trains silently
+#: (a notice printed by a training cell would appear only in the pages of a clean build).
+BUILDING_ENV = "WBINTERP_BUILDING"
 
 
 def package_fingerprint(package_dir: Path = PACKAGE_DIR) -> str:
@@ -205,6 +209,7 @@ def glue_differences(first: dict[str, str], second: dict[str, str]) -> list[str]
 def main(argv: list[str] | None = None) -> int:
     flags = list(sys.argv[1:] if argv is None else argv)
     root = Path.cwd()
+    os.environ[BUILDING_ENV] = "1"          # inherited by jupyter-book and its kernels
     editions = [e for e in EDITIONS if f"--{e}" in flags]
     flags = [f for f in flags if f.removeprefix("--") not in EDITIONS]
     if len(editions) > 1:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from torch import nn
 
 from . import data as data_mod
 from . import bridge, models, sparse, train as train_mod
+from .build import BUILDING_ENV
 from .sparse import SparseConfig
 from .train import TrainConfig
 
@@ -198,6 +200,10 @@ def _load_or_make(path: Path, key: str, config, rebuild, make, retrain: bool) ->
             return read_checkpoint(path, config, key, rebuild)
         except ValueError as err:
             warnings.warn(f"checkpoint {path} {err}; retraining it", CacheWarning, stacklevel=3)
+    if os.environ.get(BUILDING_ENV) != "1":   # a reader running a chapter alone should know why it waits
+        print(f"wbinterp: training {path.stem}, which the model store {path.parent} does not hold yet; "
+              "this takes a minute or more on a CPU, and later runs load it from the store",
+              file=sys.stderr, flush=True)
     model, history, seconds = make()
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     _atomic_save({"format": FORMAT, "key": key, "config": config.to_dict(),
