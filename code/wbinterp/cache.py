@@ -201,7 +201,7 @@ def _load_or_make(path: Path, key: str, config, rebuild, make, retrain: bool) ->
         except ValueError as err:
             warnings.warn(f"checkpoint {path} {err}; retraining it", CacheWarning, stacklevel=3)
     if os.environ.get(BUILDING_ENV) != "1":   # a reader running a chapter alone should know why it waits
-        print(f"wbinterp: training {path.stem}, which the model store {path.parent} does not hold yet; "
+        print(f"wbinterp: training {path.stem} for the model store {path.parent}; "
               "this takes a minute or more on a CPU, and later runs load it from the store",
               file=sys.stderr, flush=True)
     model, history, seconds = make()
