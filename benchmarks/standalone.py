@@ -6,7 +6,7 @@
 A chapter is converted with jupytext and executed by nbclient in a fresh kernel,
 with an empty model store of its own (``$WBINTERP_CACHE`` points at a temporary
 folder), so it trains every model it uses. Prints wall-clock and CPU minutes
-(the kernel's user + system time, children included) against the 3-minute target.
+(the kernel's user + system time, children included); the target is 3 CPU-minutes.
 Not part of the tests.
 """
 
@@ -49,10 +49,10 @@ def main() -> int:
     args = parser.parse_args()
     chapters = args.chapters or sorted(p for p in (ROOT / "book").glob("*.md")
                                        if "```{code-cell}" in p.read_text())
-    print(f"{'chapter':32s} {'wall (min)':>10s} {'CPU (min)':>10s}  target: wall <= {TARGET_MINUTES:g}")
+    print(f"{'chapter':32s} {'wall (min)':>10s} {'CPU (min)':>10s}  target: CPU <= {TARGET_MINUTES:g}")
     for path in chapters:
         result = run_chapter(path.resolve())
-        ok = result["wall"] / 60 <= TARGET_MINUTES
+        ok = result["cpu"] / 60 <= TARGET_MINUTES
         print(f"{path.stem:32s} {result['wall'] / 60:10.1f} {result['cpu'] / 60:10.1f}  "
               f"{'ok' if ok else 'OVER'}", flush=True)
     return 0

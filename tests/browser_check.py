@@ -5,8 +5,8 @@
 Serves the site from a local HTTP server on 127.0.0.1, opens each HTML page in
 Debian's Chromium (through Playwright, with ``executable_path``), and reports:
 a JavaScript error, a failed or 4xx/5xx request to the local server, an image
-that did not load, or maths that MathJax did not render. Saves a full-page
-screenshot of every chapter. Exits 1 if any page fails.
+that did not load, maths that MathJax did not render, or a Markdown table shown
+as text. Saves a full-page screenshot of every chapter. Exits 1 if any page fails.
 """
 
 from __future__ import annotations
@@ -50,7 +50,10 @@ CHECK_PAGE = """() => {
   const mathNodes = document.querySelectorAll('.math, span.math, div.math');
   const rendered = document.querySelectorAll('mjx-container').length;
   const errors = document.querySelectorAll('mjx-merror').length;
-  return {broken, math: mathNodes.length, rendered, mathErrors: errors,
+  // a Markdown table shown as text (its "| --- |" row, or "|—|" once smartquotes ran)
+  const rawTables = [...document.querySelectorAll('main p')]
+    .filter(p => /\|\s*(-{3}|\u2014)/.test(p.textContent)).length;
+  return {broken, math: mathNodes.length, rendered, mathErrors: errors, rawTables,
           mathjax: typeof window.MathJax !== 'undefined'};
 }"""
 
@@ -91,6 +94,8 @@ def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> lis
                 if state["math"] and state["rendered"] < state["math"]:
                     problems.append(f"unrendered maths: {state['math']} math nodes, "
                                     f"{state['rendered']} rendered")
+                if state["rawTables"]:
+                    problems.append(f"{state['rawTables']} Markdown tables shown as text, not rendered")
                 if state["mathErrors"]:
                     problems.append(f"{state['mathErrors']} MathJax errors")
                 if screenshots is not None:
