@@ -53,9 +53,10 @@ class TranscoderSpec:
         return {"mlp": self.mlp, "mlp_config": self.mlp_config().to_dict(), **self.sparse.to_dict()}
 
 
-#: Named transcoders of the ReLU MLP, 2048 features each: TopK with k = 32 and L1 with the
-#: penalty that chapter 9's sweep (at 512 features) finds comparable. Trained for 3 epochs:
-#: the TopK one is shared by four chapters, each of which may have to train it on a reader's CPU.
+#: Named transcoders of the ReLU MLP, 2048 features each: TopK with k = 32 and L1 with
+#: α = 1e-2, the middle penalty of chapter 9's sweep (which uses 512 features). Trained for
+#: 3 epochs: the TopK one is shared by four chapters, each of which may have to train it on
+#: a reader's CPU.
 TRANSCODER_PRESETS: dict[str, TranscoderSpec] = {
     "transcoder-topk": TranscoderSpec("relu", SparseConfig(activation="topk", k=32, epochs=3)),
     "transcoder-l1": TranscoderSpec("relu", SparseConfig(activation="relu", l1_coefficient=1e-2, epochs=3)),
