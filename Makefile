@@ -10,28 +10,30 @@ JB_FLAGS ?= -n -W --keep-going
 
 .PHONY: book book-student test data pdf clean-book clean benchmark browser-check
 
-$(STAMP): requirements.txt code/pyproject.toml
+$(STAMP): requirements.txt code/pyproject.toml book/_ext/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-# The execution cache keys only on a chapter's code cells; drop it when the package changes
-# so that every chapter re-runs against the new code (trained models stay in _cache/).
+# jupyter-book, after dropping executed outputs that a change to the package made stale
+# (trained models stay in _store/): see book/_ext/wbbook/build.py.
 book: $(STAMP)
-	$(BIN)/python -m wbinterp.build $(JB_FLAGS)
+	$(BIN)/python -m wbbook.build $(JB_FLAGS)
 
-# The student edition: the same book with the solutions left out, in _build/student/html.
+# The student edition: the same book with the solutions left out, in _build/student/_build/html.
 # It shares the book's execution cache, so after `make book` it only re-renders.
 book-student: $(STAMP)
-	$(BIN)/python -m wbinterp.build --student $(JB_FLAGS)
+	$(BIN)/python -m wbbook.build --student $(JB_FLAGS)
 
 test: $(STAMP)
+	$(BIN)/ruff check --config code/pyproject.toml code tests benchmarks book/_ext
+	$(BIN)/ruff format --check --config code/pyproject.toml code tests benchmarks book/_ext
 	$(BIN)/python -m pytest
 
 # Load every page of the built site in headless Chromium (Debian's chromium package).
 browser-check: $(STAMP)
-	$(BIN)/python tests/browser_check.py _build/html --screenshots _build/screenshots
+	$(BIN)/python -m wbbook.browser_check _build/html --screenshots _build/screenshots
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py
@@ -39,10 +41,10 @@ benchmark: $(STAMP)
 # The whole book as one PDF, _build/pdf/book.pdf: one HTML page printed by Chromium
 # (Debian's chromium if installed, else run `.venv/bin/playwright install chromium` once).
 pdf: $(STAMP)
-	$(BIN)/python -m wbinterp.build --pdf $(JB_FLAGS)
+	$(BIN)/python -m wbbook.build --pdf $(JB_FLAGS)
 
 clean-book:
 	rm -rf _build
 
 clean: clean-book
-	rm -rf _cache
+	rm -rf _store

@@ -28,8 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _weights(d: int, n_classes: int = 10, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(d, d, generator=g) / d ** 0.5, torch.randn(d, d, generator=g) / d ** 0.5,
-            torch.randn(n_classes, d, generator=g) / d ** 0.5)
+    return (
+        torch.randn(d, d, generator=g) / d**0.5,
+        torch.randn(d, d, generator=g) / d**0.5,
+        torch.randn(n_classes, d, generator=g) / d**0.5,
+    )
 
 
 def _method(name: str, d: int, repeats: int) -> dict:
@@ -44,12 +47,14 @@ def _method(name: str, d: int, repeats: int) -> dict:
         "Q + spectra": lambda: bilinear.spectrum(bilinear.interaction_matrices(w_l, w_r, w_u)),
         # naive: build the d×d×d tensor, contract the head, then eigh
         "naive tensor": lambda: torch.linalg.eigh(
-            torch.einsum("ca,aij->cij", w_u, bilinear.bilinear_tensor(w_l, w_r))),
+            torch.einsum("ca,aij->cij", w_u, bilinear.bilinear_tensor(w_l, w_r))
+        ),
         # the tensor's SVD (d output directions) through the d×d Gram identity
         "SVD via Gram": lambda: bridge.tensor_svd(w_l, w_r),
         # the same from the explicit d × n² unfolding (its Gram matrix, then eigh)
         "SVD via unfolding": lambda: torch.linalg.eigvalsh(
-            (lambda m: m @ m.T)(bridge.explicit_unfolding(w_l, w_r))),
+            (lambda m: m @ m.T)(bridge.explicit_unfolding(w_l, w_r))
+        ),
     }
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     runs[name]()  # warm-up, and the peak
@@ -65,8 +70,12 @@ def _method(name: str, d: int, repeats: int) -> dict:
 def maths(d: int = 512, repeats: int = 5) -> dict[str, dict]:
     out = {}
     for name in ["eigh alone", "Q + spectra", "naive tensor", "SVD via Gram", "SVD via unfolding"]:
-        res = subprocess.run([sys.executable, __file__, "--method", name, "--d", str(d),
-                              "--repeats", str(repeats)], capture_output=True, text=True, check=True)
+        res = subprocess.run(
+            [sys.executable, __file__, "--method", name, "--d", str(d), "--repeats", str(repeats)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         out[name] = json.loads(res.stdout.strip().splitlines()[-1])
     return out
 
@@ -89,7 +98,7 @@ def training_flops_per_image(config) -> float:
     """Forward + backward FLOPs per image (3 × forward; backward needs two matmuls per layer)."""
     m = config.model
     if m.kind == "bilinear":
-        macs = m.d_input * m.d_hidden + 2 * m.d_hidden ** 2 + m.d_hidden * m.n_classes
+        macs = m.d_input * m.d_hidden + 2 * m.d_hidden**2 + m.d_hidden * m.n_classes
     else:
         macs = m.d_input * m.d_hidden + m.d_hidden * m.n_classes
     return 3 * 2 * macs
@@ -97,16 +106,19 @@ def training_flops_per_image(config) -> float:
 
 def training(presets=("paper", "relu"), epochs: int = 2) -> dict[str, dict]:
     from wbinterp import data
-    from wbinterp.train import preset, train
+    from wbinterp import presets as registry
+    from wbinterp.train import train
 
     out = {}
     for name in presets:
-        config = preset(name).with_(epochs=epochs)
+        config = registry.get(name).with_(epochs=epochs)
         dataset = data.load(config.dataset)
         result = train(config, dataset, device="cpu")
         images = epochs * (len(dataset.train) // config.batch_size) * config.batch_size
-        out[name] = {"seconds_per_epoch": result.seconds / epochs,
-                     "flops": training_flops_per_image(config) * images / result.seconds}
+        out[name] = {
+            "seconds_per_epoch": result.seconds / epochs,
+            "flops": training_flops_per_image(config) * images / result.seconds,
+        }
     return out
 
 
@@ -114,28 +126,30 @@ def training(presets=("paper", "relu"), epochs: int = 2) -> dict[str, dict]:
 
 
 def build(jb_flags: str = "-n -W --keep-going") -> dict:
-    """A clean build (no _build, no model cache), a re-execution with the models
+    """A clean build (no _build, no model store), a re-execution with the models
     stored, and a cached rebuild; the glued values of the first two must agree."""
-    from wbinterp import build as build_mod, cache
+    from wbbook import build as build_mod
+    from wbinterp import store
 
     shutil.rmtree(ROOT / "_build", ignore_errors=True)
-    shutil.rmtree(cache.cache_dir(), ignore_errors=True)
+    shutil.rmtree(store.store_dir(), ignore_errors=True)
 
     def make_book() -> float:
         start = time.perf_counter()
-        subprocess.run(["make", "book", f"JB_FLAGS={jb_flags}"], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["make", "book", f"JB_FLAGS={jb_flags}"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+        )
         return time.perf_counter() - start
 
     timings = {"clean": make_book()}
     first = build_mod.glued_values(ROOT / "_build" / "jupyter_execute")
-    shutil.rmtree(ROOT / "_build")                    # every chapter runs again, models stay stored
+    shutil.rmtree(ROOT / "_build")  # every chapter runs again, models stay stored
     timings["re-executed"] = make_book()
     second = build_mod.glued_values(ROOT / "_build" / "jupyter_execute")
     timings["cached"] = make_book()
     trainings = 0.0
-    for path in cache.cache_dir().glob("*.pt"):
-        trainings += float(torch.load(path, weights_only=True)["seconds"])
+    for path in store.store_dir().glob(f"*/{store.TRAINING}"):
+        trainings += float(json.loads(path.read_text())["seconds"])
     timings["training inside"] = trainings
     # wall-clock measurements and the build's date may differ; every other glued value must not
     clock = re.compile(r"(_s|_seconds|_environment)$")
@@ -158,22 +172,47 @@ def main() -> int:
     rows = []
     m = maths(args.d)
     limit, ours, naive = m["eigh alone"], m["Q + spectra"], m["naive tensor"]
-    rows.append((f"Q + spectra vs eigh alone, time (d={args.d})",
-                 f"{ours['seconds']:.3f} s / {limit['seconds']:.3f} s",
-                 ours["seconds"] / limit["seconds"], "<= 1.5"))
-    rows.append(("naive tensor vs Q + spectra, peak memory",
-                 f"{naive['peak_mb']:.0f} MB / {ours['peak_mb']:.0f} MB",
-                 naive["peak_mb"] / max(ours["peak_mb"], 1.0), ">= 20"))
-    rows.append(("naive tensor vs Q + spectra, time",
-                 f"{naive['seconds']:.3f} s / {ours['seconds']:.3f} s",
-                 naive["seconds"] / ours["seconds"], "(info)"))
+    rows.append(
+        (
+            f"Q + spectra vs eigh alone, time (d={args.d})",
+            f"{ours['seconds']:.3f} s / {limit['seconds']:.3f} s",
+            ours["seconds"] / limit["seconds"],
+            "<= 1.5",
+        )
+    )
+    rows.append(
+        (
+            "naive tensor vs Q + spectra, peak memory",
+            f"{naive['peak_mb']:.0f} MB / {ours['peak_mb']:.0f} MB",
+            naive["peak_mb"] / max(ours["peak_mb"], 1.0),
+            ">= 20",
+        )
+    )
+    rows.append(
+        (
+            "naive tensor vs Q + spectra, time",
+            f"{naive['seconds']:.3f} s / {ours['seconds']:.3f} s",
+            naive["seconds"] / ours["seconds"],
+            "(info)",
+        )
+    )
     gram, unfold = m["SVD via Gram"], m["SVD via unfolding"]
-    rows.append(("tensor SVD: unfolding vs Gram identity, peak memory",
-                 f"{unfold['peak_mb']:.0f} MB / {gram['peak_mb']:.0f} MB",
-                 unfold["peak_mb"] / max(gram["peak_mb"], 1.0), "(info)"))
-    rows.append(("tensor SVD: unfolding vs Gram identity, time",
-                 f"{unfold['seconds']:.3f} s / {gram['seconds']:.3f} s",
-                 unfold["seconds"] / gram["seconds"], "(info)"))
+    rows.append(
+        (
+            "tensor SVD: unfolding vs Gram identity, peak memory",
+            f"{unfold['peak_mb']:.0f} MB / {gram['peak_mb']:.0f} MB",
+            unfold["peak_mb"] / max(gram["peak_mb"], 1.0),
+            "(info)",
+        )
+    )
+    rows.append(
+        (
+            "tensor SVD: unfolding vs Gram identity, time",
+            f"{unfold['seconds']:.3f} s / {gram['seconds']:.3f} s",
+            unfold["seconds"] / gram["seconds"],
+            "(info)",
+        )
+    )
 
     # the machine's matmul throughput before and after the training runs, the higher of the two:
     # a passing slowdown of the machine then lowers the ratio instead of inflating it
@@ -181,21 +220,50 @@ def main() -> int:
     trained = training()
     peak = max(before, matmul_flops())
     for name, t in trained.items():
-        rows.append((f"training '{name}' vs matmul throughput",
-                     f"{t['flops'] / 1e9:.1f} / {peak / 1e9:.1f} GFLOP/s ({t['seconds_per_epoch']:.2f} s/epoch)",
-                     t["flops"] / peak, ">= 0.75"))
+        rows.append(
+            (
+                f"training '{name}' vs matmul throughput",
+                f"{t['flops'] / 1e9:.1f} / {peak / 1e9:.1f} GFLOP/s ({t['seconds_per_epoch']:.2f} s/epoch)",
+                t["flops"] / peak,
+                ">= 0.75",
+            )
+        )
 
     if args.build:
         b = build()
-        rows.append(("cached rebuild vs clean build", f"{b['cached']:.0f} s / {b['clean']:.0f} s",
-                     b["cached"] / b["clean"], "<= 0.05"))
-        rows.append(("clean build vs training it contains", f"{b['clean']:.0f} s / {b['training inside']:.0f} s",
-                     b["clean"] / b["training inside"], "<= 1.3"))
-        rows.append(("re-execution, models stored, vs clean build", f"{b['re-executed']:.0f} s / {b['clean']:.0f} s",
-                     b["re-executed"] / b["clean"], "(info)"))
+        rows.append(
+            (
+                "cached rebuild vs clean build",
+                f"{b['cached']:.0f} s / {b['clean']:.0f} s",
+                b["cached"] / b["clean"],
+                "<= 0.05",
+            )
+        )
+        rows.append(
+            (
+                "clean build vs training it contains",
+                f"{b['clean']:.0f} s / {b['training inside']:.0f} s",
+                b["clean"] / b["training inside"],
+                "<= 1.3",
+            )
+        )
+        rows.append(
+            (
+                "re-execution, models stored, vs clean build",
+                f"{b['re-executed']:.0f} s / {b['clean']:.0f} s",
+                b["re-executed"] / b["clean"],
+                "(info)",
+            )
+        )
         same = len(b["differences"]) == 0
-        rows.append(("glued values equal in both executions", f"{b['glued'] - len(b['differences'])} of {b['glued']}",
-                     1.0 if same else 0.0, "= 1"))
+        rows.append(
+            (
+                "glued values equal in both executions",
+                f"{b['glued'] - len(b['differences'])} of {b['glued']}",
+                1.0 if same else 0.0,
+                "= 1",
+            )
+        )
         for key in b["differences"][:20]:
             print(f"glued value differs between the two executions: {key}")
 

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/standalone.py book/06_regularisation.md
 
 A chapter is converted with jupytext and executed by nbclient in a fresh kernel,
-with an empty model store of its own (``$WBINTERP_CACHE`` points at a temporary
+with an empty model store of its own (``$WBINTERP_STORE`` points at a temporary
 folder), so it trains every model it uses. Prints wall-clock and CPU minutes
 (the kernel's user + system time, children included); the target is 3 CPU-minutes.
 Not part of the tests.
@@ -31,30 +31,36 @@ def run_chapter(path: Path) -> dict:
 
     notebook = jupytext.read(path)
     with tempfile.TemporaryDirectory(prefix="wbinterp-standalone-") as store:
-        os.environ["WBINTERP_CACHE"] = store
+        os.environ["WBINTERP_STORE"] = store
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        NotebookClient(notebook, timeout=1800, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            notebook, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        ).execute()
         wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)   # the kernel, once it has exited
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the kernel, once it has exited
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall": wall, "cpu": cpu}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapters", nargs="*", type=Path,
-                        help="MyST chapters to run (default: every chapter with code)")
+    parser.add_argument(
+        "chapters", nargs="*", type=Path, help="MyST chapters to run (default: every chapter with code)"
+    )
     args = parser.parse_args()
-    chapters = args.chapters or sorted(p for p in (ROOT / "book").glob("*.md")
-                                       if "```{code-cell}" in p.read_text())
+    chapters = args.chapters or sorted(
+        p for p in (ROOT / "book").glob("*.md") if "```{code-cell}" in p.read_text()
+    )
     print(f"{'chapter':32s} {'wall (min)':>10s} {'CPU (min)':>10s}  target: CPU <= {TARGET_MINUTES:g}")
     for path in chapters:
         result = run_chapter(path.resolve())
         ok = result["cpu"] / 60 <= TARGET_MINUTES
-        print(f"{path.stem:32s} {result['wall'] / 60:10.1f} {result['cpu'] / 60:10.1f}  "
-              f"{'ok' if ok else 'OVER'}", flush=True)
+        print(
+            f"{path.stem:32s} {result['wall'] / 60:10.1f} {result['cpu'] / 60:10.1f}  "
+            f"{'ok' if ok else 'OVER'}",
+            flush=True,
+        )
     return 0
 
 

@@ -27,8 +27,9 @@ def write_idx(path: Path, array: np.ndarray, compress: bool = False) -> None:
         path.write_bytes(payload)
 
 
-def make_raw_files(folder: Path, n_train: int = 60, n_test: int = 20, seed: int = 0,
-                   compress: bool = False) -> dict[str, str]:
+def make_raw_files(
+    folder: Path, n_train: int = 60, n_test: int = 20, seed: int = 0, compress: bool = False
+) -> dict[str, str]:
     """Write four small MNIST-like files to ``folder``; return their sha256 by name."""
     rng = np.random.default_rng(seed)
     arrays = {
@@ -51,8 +52,9 @@ def tiny_spec(tmp_path) -> tuple[data.DatasetSpec, Path]:
     """A spec whose checksums match small files in ``tmp_path/MNIST/raw``."""
     root = tmp_path / "data"
     hashes = make_raw_files(root / "MNIST" / "raw")
-    spec = data.DatasetSpec(name="mnist", torchvision_class="MNIST", sha256=hashes,
-                            classes=data.MNIST.classes)
+    spec = data.DatasetSpec(
+        name="mnist", torchvision_class="MNIST", sha256=hashes, classes=data.MNIST.classes
+    )
     return spec, root
 
 
@@ -64,7 +66,7 @@ def synthetic_dataset(n_train: int = 256, n_test: int = 64, seed: int = 0) -> da
         labels = torch.arange(n) % 10
         images = 0.1 * torch.rand(n, 784, generator=gen)
         for c in range(10):
-            images[labels == c, c * 70:(c + 1) * 70] += 0.8
+            images[labels == c, c * 70 : (c + 1) * 70] += 0.8
         return data.Split(images.clamp(0, 1), labels)
 
     return data.Dataset("mnist", split(n_train), split(n_test), data.MNIST.classes, checksum="synthetic")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wbinterp import adversarial as adv, bilinear as bl
+from wbinterp import adversarial as adv
+from wbinterp import bilinear as bl
 from wbinterp.models import BilinearMLP, ModelConfig
 
 
@@ -16,11 +17,13 @@ def small_model(seed=0):
 
 def test_masks_are_sums_of_pseudoinverse_encoders():
     model = small_model()
-    spec = bl.spectrum(bl.interaction_matrices(model.w_l, model.w_r, model.w_u).detach(), w_e=model.w_e.detach())
+    spec = bl.spectrum(
+        bl.interaction_matrices(model.w_l, model.w_r, model.w_u).detach(), w_e=model.w_e.detach()
+    )
     masks = adv.eigenvector_masks(spec, model.w_e.detach(), k=3)
     assert masks.shape == (10, 784)
     torch.testing.assert_close(masks.std(-1), torch.ones(10, dtype=torch.float64))
-    decoders = (spec.vectors[:, :3] @ model.w_e.detach()).transpose(1, 2)      # (c, p, k)
+    decoders = (spec.vectors[:, :3] @ model.w_e.detach()).transpose(1, 2)  # (c, p, k)
     # the unscaled mask E^T 1 reads 1 from every decoder: D^T m ∝ 1
     readout = torch.einsum("cpk,cp->ck", decoders, masks)
     torch.testing.assert_close(readout / readout[:, :1], torch.ones(10, 3, dtype=torch.float64))

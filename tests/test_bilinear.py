@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wbinterp import bilinear as bl
 from wbinterp.models import BilinearMLP, ModelConfig
-
-
 
 # every test here checks identities in float64 (the fixture lives in conftest.py)
 pytestmark = pytest.mark.usefixtures("float64")
@@ -17,8 +16,7 @@ pytestmark = pytest.mark.usefixtures("float64")
 
 def random_weights(d=6, n=5, c=3, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(d, n, generator=g), torch.randn(d, n, generator=g),
-            torch.randn(c, d, generator=g))
+    return (torch.randn(d, n, generator=g), torch.randn(d, n, generator=g), torch.randn(c, d, generator=g))
 
 
 def test_tensor_form_equals_layer_output():
@@ -44,7 +42,9 @@ def test_model_with_bias_matches_folded_tensor():
     with torch.no_grad():
         model.b_l.normal_(), model.b_r.normal_()
     x = torch.rand(3, 784)
-    q = bl.interaction_matrices(bl.fold_bias(model.w_l, model.b_l), bl.fold_bias(model.w_r, model.b_r), model.w_u)
+    q = bl.interaction_matrices(
+        bl.fold_bias(model.w_l, model.b_l), bl.fold_bias(model.w_r, model.b_r), model.w_u
+    )
     torch.testing.assert_close(bl.quadratic_form(q, bl.append_one(model.embed(x))), model(x))
 
 
@@ -107,18 +107,31 @@ def test_effective_rank():
     assert bl.effective_rank(torch.zeros(3)).item() == 0.0
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: bl.interaction_matrices(torch.randn(4, 3), torch.randn(4, 2), torch.randn(2, 4)),
-     r"w_r must have shape \(4, 3\), got \(4, 2\)"),
-    (lambda: bl.interaction_matrices(torch.randn(4, 3), torch.randn(4, 3), torch.randn(2, 5)),
-     r"w_u must have shape \(\*, 4\), got \(2, 5\)"),
-    (lambda: bl.quadratic_form(torch.randn(2, 3, 3), torch.randn(5, 4)),
-     r"h must have shape \(\*, 3\)"),
-    (lambda: bl.interaction_matrices(torch.ones(4, 3, dtype=torch.int64), torch.randn(4, 3), torch.randn(2, 4)),
-     "floating-point"),
-    (lambda: bl.to_input_basis(torch.randn(2, 3, 3), torch.randn(4, 10)), r"w_e must have shape \(3, \*\)"),
-    (lambda: bl.spectrum(torch.randn(3, 4)), r"q must have shape"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: bl.interaction_matrices(torch.randn(4, 3), torch.randn(4, 2), torch.randn(2, 4)),
+            r"w_r must have shape \(4, 3\), got \(4, 2\)",
+        ),
+        (
+            lambda: bl.interaction_matrices(torch.randn(4, 3), torch.randn(4, 3), torch.randn(2, 5)),
+            r"w_u must have shape \(\*, 4\), got \(2, 5\)",
+        ),
+        (lambda: bl.quadratic_form(torch.randn(2, 3, 3), torch.randn(5, 4)), r"h must have shape \(\*, 3\)"),
+        (
+            lambda: bl.interaction_matrices(
+                torch.ones(4, 3, dtype=torch.int64), torch.randn(4, 3), torch.randn(2, 4)
+            ),
+            "floating-point",
+        ),
+        (
+            lambda: bl.to_input_basis(torch.randn(2, 3, 3), torch.randn(4, 10)),
+            r"w_e must have shape \(3, \*\)",
+        ),
+        (lambda: bl.spectrum(torch.randn(3, 4)), r"q must have shape"),
+    ],
+)
 def test_wrong_shapes_name_the_expected_shape(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -166,9 +179,13 @@ def test_eigen_contributions_sum_to_the_model_logits():
 
 
 def test_logit_gap_ranks_terms_by_magnitude_and_keeps_signs():
-    contributions = torch.tensor([[0.5, 0.1, -3.0],     # class 0: the true class
-                                  [4.0, 1.0, 0.0],      # class 1: the prediction
-                                  [9.0, 0.0, 0.0]])
+    contributions = torch.tensor(
+        [
+            [0.5, 0.1, -3.0],  # class 0: the true class
+            [4.0, 1.0, 0.0],  # class 1: the prediction
+            [9.0, 0.0, 0.0],
+        ]
+    )
     gap = bl.explain_logit_gap(contributions, predicted=1, true=0, top=2)
     assert (gap.predicted, gap.true) == (1, 0)
     assert gap.margin == pytest.approx(5.0 - (-2.4))

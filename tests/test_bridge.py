@@ -1,4 +1,4 @@
-"""The pseudoinverse trick, the tensor's SVD through its Gram matrix, and input-pair outputs."""
+"""The pseudoinverse trick and the tensor's SVD through its Gram matrix."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wbinterp import bilinear, bridge
-
-
 
 # every test here checks identities in float64 (the fixture lives in conftest.py)
 pytestmark = pytest.mark.usefixtures("float64")
@@ -26,14 +24,15 @@ def weights(d: int, n: int, c: int | None = None, seed: int = 0):
 
 # --- pseudoinverse -------------------------------------------------------------
 
+
 def test_dictionary_times_pinv_is_a_projection():
     gen = torch.Generator().manual_seed(1)
-    d_narrow = torch.randn(8, 5, generator=gen)          # rank 5 < d = 8: a proper projection
+    d_narrow = torch.randn(8, 5, generator=gen)  # rank 5 < d = 8: a proper projection
     projection = d_narrow @ bridge.pinv(d_narrow)
     torch.testing.assert_close(projection @ projection, projection)
     torch.testing.assert_close(projection, projection.T)
     assert torch.linalg.matrix_rank(projection) == 5
-    d_wide = torch.randn(8, 20, generator=gen)           # rank d: the identity
+    d_wide = torch.randn(8, 20, generator=gen)  # rank d: the identity
     torch.testing.assert_close(d_wide @ bridge.pinv(d_wide), torch.eye(8))
 
 
@@ -41,11 +40,11 @@ def test_pinv_activations_reconstruct_inputs_in_the_span_exactly():
     gen = torch.Generator().manual_seed(2)
     dictionary, bias = torch.randn(8, 5, generator=gen), torch.randn(8, generator=gen)
     codes = torch.randn(30, 5, generator=gen)
-    y = codes @ dictionary.T + bias                       # in bias + span(D)
+    y = codes @ dictionary.T + bias  # in bias + span(D)
     a = bridge.pinv_activations(y, dictionary, bias)
     torch.testing.assert_close(a @ dictionary.T + bias, y)
-    torch.testing.assert_close(a, codes)                  # D has full column rank: unique codes
-    outside = torch.randn(30, 8, generator=gen)           # not in the span: least squares
+    torch.testing.assert_close(a, codes)  # D has full column rank: unique codes
+    outside = torch.randn(30, 8, generator=gen)  # not in the span: least squares
     a_out = bridge.pinv_activations(outside, dictionary)
     residual = outside - a_out @ dictionary.T
     torch.testing.assert_close(residual @ dictionary, torch.zeros(30, 5), atol=1e-10, rtol=0)
@@ -54,8 +53,9 @@ def test_pinv_activations_reconstruct_inputs_in_the_span_exactly():
 def test_pinv_of_a_float32_wide_dictionary_keeps_its_precision():
     gen = torch.Generator().manual_seed(3)
     dictionary = torch.randn(64, 256, generator=gen).float()
-    torch.testing.assert_close(dictionary @ bridge.pinv(dictionary), torch.eye(64, dtype=torch.float32),
-                               atol=1e-4, rtol=0)
+    torch.testing.assert_close(
+        dictionary @ bridge.pinv(dictionary), torch.eye(64, dtype=torch.float32), atol=1e-4, rtol=0
+    )
 
 
 def test_feature_interactions_give_the_pinv_activations_of_the_layer_output():
@@ -78,24 +78,29 @@ def test_loss_recovered_against_guessing():
     half = bridge.loss_recovered_vs_guessing(logits, 0.5 * logits, labels)
     assert 0.0 < half < 1.0
     with pytest.raises(ValueError, match="no better than guessing"):
-        bridge.loss_recovered_vs_guessing(torch.zeros(40, 4), logits, labels)     # ties: exactly guessing
+        bridge.loss_recovered_vs_guessing(torch.zeros(40, 4), logits, labels)  # ties: exactly guessing
     with pytest.raises(ValueError, match="no better than guessing"):
-        bridge.loss_recovered_vs_guessing(-logits, logits, labels)               # worse than guessing
+        bridge.loss_recovered_vs_guessing(-logits, logits, labels)  # worse than guessing
     with pytest.raises(ValueError, match=r"labels must have shape \(40,\)"):
         bridge.loss_recovered_vs_guessing(logits, logits, labels[:10])
 
 
 # --- the tensor's SVD ------------------------------------------------------------
 
+
 @settings(max_examples=25, deadline=None)
-@given(d=st.integers(1, 7), n=st.integers(1, 6), c=st.one_of(st.none(), st.integers(1, 5)),
-       seed=st.integers(0, 10_000))
+@given(
+    d=st.integers(1, 7),
+    n=st.integers(1, 6),
+    c=st.one_of(st.none(), st.integers(1, 5)),
+    seed=st.integers(0, 10_000),
+)
 def test_gram_identity_matches_the_explicit_unfolding(d, n, c, seed):
     w_l, w_r, w_u = weights(d, n, c, seed)
     unfolding = bridge.explicit_unfolding(w_l, w_r, w_u)
     torch.testing.assert_close(bridge.tensor_gram(w_l, w_r, w_u), unfolding @ unfolding.T)
     expected = torch.linalg.svdvals(unfolding)
-    got = bridge.tensor_svd(w_l, w_r, w_u).values[:expected.shape[0]]
+    got = bridge.tensor_svd(w_l, w_r, w_u).values[: expected.shape[0]]
     # zero singular values come back as sqrt(rounding error): compare at the scale of the largest
     torch.testing.assert_close(got, expected, atol=1e-6 * expected.max().item(), rtol=1e-8)
 
@@ -154,42 +159,13 @@ def test_svd_interactions_reject_components_out_of_range():
         bridge.svd_interactions(svd, w_l, w_r, [4])
 
 
-# --- input pairs ------------------------------------------------------------------
-
-@settings(max_examples=20, deadline=None)
-@given(d=st.integers(1, 6), n=st.integers(1, 6), m=st.integers(1, 7), seed=st.integers(0, 10_000))
-def test_pair_outputs_expand_the_layer(d, n, m, seed):
-    w_l, w_r, _ = weights(d, n, seed=seed)
-    gen = torch.Generator().manual_seed(seed + 1)
-    features, a = torch.randn(n, m, generator=gen), torch.randn(m, generator=gen)
-    i, j = torch.meshgrid(torch.arange(m), torch.arange(m), indexing="ij")
-    u = bridge.pair_outputs(w_l, w_r, features, i.flatten(), j.flatten())      # (m², d)
-    h = features @ a
-    expected = (w_l @ h) * (w_r @ h)
-    torch.testing.assert_close(torch.einsum("p,pd->d", (a[:, None] * a[None]).flatten(), u), expected)
-    # u_ij is the tensor applied to the pair
-    tensor = bilinear.bilinear_tensor(w_l, w_r)
-    torch.testing.assert_close(u[1 if m > 1 else 0],
-                               torch.einsum("aij,i,j->a", tensor, features[:, 0], features[:, 1 if m > 1 else 0]))
-
-
-def test_sample_pairs_follows_the_weights_and_rejects_bad_weights():
-    gen = torch.Generator().manual_seed(8)
-    i, j = bridge.sample_pairs(torch.tensor([0.0, 1.0, 3.0]), 4000, gen)
-    assert i.shape == j.shape == (4000,)
-    assert not ((i == 0) | (j == 0)).any()                # zero weight: never drawn
-    assert (i == 2).float().mean().item() == pytest.approx(0.75, abs=0.03)
-    with pytest.raises(ValueError, match="non-negative"):
-        bridge.sample_pairs(torch.tensor([1.0, -1.0]), 5, gen)
-    with pytest.raises(ValueError, match="positive sum"):
-        bridge.sample_pairs(torch.zeros(3), 5, gen)
-
-
 def test_best_match():
     a = torch.tensor([[1.0, 0.0], [0.0, -2.0]])
     b = torch.tensor([[0.0, 1.0], [1.0, 1.0]])
     torch.testing.assert_close(bridge.best_match(a, b), torch.tensor([1 / math.sqrt(2), 1.0]))
-    torch.testing.assert_close(bridge.best_match(a, b, signed=True), torch.tensor([1 / math.sqrt(2), -1 / math.sqrt(2)]))
+    torch.testing.assert_close(
+        bridge.best_match(a, b, signed=True), torch.tensor([1 / math.sqrt(2), -1 / math.sqrt(2)])
+    )
     with pytest.raises(ValueError, match=r"b must have shape \(\*, 2\)"):
         bridge.best_match(a, torch.ones(3, 3))
 
@@ -199,23 +175,3 @@ def test_shape_errors_name_the_expected_shape():
         bridge.pinv_activations(torch.ones(3, 7), torch.ones(8, 4))
     with pytest.raises(ValueError, match=r"w_e must have shape \(4, \*\)"):
         bridge.tensor_gram(torch.ones(3, 4), torch.ones(3, 4), w_e=torch.ones(5, 9))
-    with pytest.raises(ValueError, match="1-D index tensors"):
-        bridge.pair_outputs(torch.ones(3, 4), torch.ones(3, 4), torch.ones(4, 2),
-                            torch.tensor([0, 1]), torch.tensor([0]))
-
-
-def test_pair_dataset_is_seeded_unit_and_made_of_pair_outputs():
-    w_l, w_r, _ = weights(6, 5)
-    inputs = torch.randn(5, 9, generator=torch.Generator().manual_seed(9))
-    inputs[:, 3] = 0.0                                    # a pixel the layer ignores
-    first = bridge.pair_dataset(w_l, w_r, inputs, 50, seed=3)
-    assert first.shape == (50, 6)
-    torch.testing.assert_close(first.norm(dim=1), torch.ones(50))
-    torch.testing.assert_close(bridge.pair_dataset(w_l, w_r, inputs, 50, seed=3), first)
-    assert not torch.equal(bridge.pair_dataset(w_l, w_r, inputs, 50, seed=4), first)
-    # every row is the direction of some u_ij over the non-zero inputs
-    i, j = torch.meshgrid(torch.arange(9), torch.arange(9), indexing="ij")
-    keep = (i != 3) & (j != 3)
-    every = bridge.pair_outputs(w_l, w_r, inputs, i[keep], j[keep])
-    every = every / every.norm(dim=1, keepdim=True)
-    assert (first @ every.T).abs().max(dim=1).values.min() > 1 - 1e-9

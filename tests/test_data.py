@@ -33,7 +33,9 @@ def test_truncated_file_is_refused(tiny_spec):
     spec, root = tiny_spec
     path = root / "MNIST" / "raw" / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:1000])
-    with pytest.raises(data.DataError, match=r"train-images-idx3-ubyte is corrupted or truncated \(1000 bytes"):
+    with pytest.raises(
+        data.DataError, match=r"train-images-idx3-ubyte is corrupted or truncated \(1000 bytes"
+    ):
         data.load_spec(spec, root)
 
 
@@ -102,7 +104,8 @@ def test_data_dir_follows_environment(monkeypatch, tmp_path):
 
 real_mnist = pytest.mark.skipif(
     not (data.raw_folder(data.MNIST, data.data_dir()) / "t10k-labels-idx1-ubyte").exists(),
-    reason="MNIST not installed (python -m wbinterp data mnist)")
+    reason="MNIST not installed (python -m wbinterp data mnist)",
+)
 
 
 @real_mnist

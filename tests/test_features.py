@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wbinterp import features as ft, sparse
+from wbinterp import features as ft
+from wbinterp import sparse
 
 
 def test_logit_effects_are_head_times_decoder():
@@ -19,11 +20,10 @@ def test_logit_effects_are_head_times_decoder():
 
 def test_selectivity_frequency_and_class_means():
     labels = torch.tensor([0, 0, 1, 1])
-    acts = torch.tensor([[1.0, 1.0, 0.0],
-                         [3.0, 1.0, 0.0],
-                         [0.0, 1.0, 0.0],
-                         [0.0, 1.0, 0.0]])
-    torch.testing.assert_close(ft.class_means(acts, labels, 2), torch.tensor([[2.0, 1.0, 0.0], [0.0, 1.0, 0.0]]))
+    acts = torch.tensor([[1.0, 1.0, 0.0], [3.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    torch.testing.assert_close(
+        ft.class_means(acts, labels, 2), torch.tensor([[2.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    )
     torch.testing.assert_close(ft.class_selectivity(acts, labels, 2), torch.tensor([1.0, 0.5, 0.0]))
     torch.testing.assert_close(ft.frequency(acts), torch.tensor([0.5, 1.0, 0.0]))
 
@@ -44,10 +44,14 @@ def test_keep_top_n():
 
 
 def test_error_explanation_finds_the_planted_features():
-    effects = torch.tensor([[1.0, 0.0, 0.0, 2.0],     # class 0
-                            [0.0, 1.0, 3.0, 0.0]])    # class 1
+    effects = torch.tensor(
+        [
+            [1.0, 0.0, 0.0, 2.0],  # class 0
+            [0.0, 1.0, 3.0, 0.0],
+        ]
+    )  # class 1
     typical = torch.tensor([[1.0, 0.0, 0.0, 1.0], [0.0, 1.0, 1.0, 0.0]])
-    acts = torch.tensor([0.0, 0.0, 2.0, 0.0])           # only feature 2 (a class-1 feature) fired
+    acts = torch.tensor([0.0, 0.0, 2.0, 0.0])  # only feature 2 (a class-1 feature) fired
     why = ft.explain_error(acts, effects, typical, predicted=1, true=0)
     assert why.misleading == [(2, 6.0)]
     assert [i for i, _ in why.missing] == [3, 0]
@@ -58,7 +62,7 @@ def test_top_n_accuracy_at_full_n_is_spliced_accuracy():
 
     torch.manual_seed(0)
     mlp = ReLUMLP(ModelConfig(kind="relu", d_hidden=12))
-    tc = sparse.Transcoder(sparse.SparseConfig(d_out=12, n_features=40, activation="topk", k=6))
+    tc = sparse.SparseCoder(sparse.SparseConfig(d_out=12, n_features=40, activation="topk", k=6))
     x, y = torch.rand(50, 784), torch.arange(50) % 10
     full = sparse.evaluate_transcoder(tc, mlp, x, y)["spliced_accuracy"]
     acc = ft.top_n_accuracy(tc, mlp, x, y, [0, 6, 40])

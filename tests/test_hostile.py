@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from wbinterp import adversarial, bilinear, bridge, features
+from wbinterp import adversarial, bilinear, bridge, features, pairs
 
 D, N, C, P = 6, 5, 3, 7
 
@@ -30,21 +30,36 @@ CALLS = {
     "fold_bias": (bilinear.fold_bias, (), {"w": W_L, "b": _t(D)}, ["w", "b"]),
     "append_one": (bilinear.append_one, (), {"x": _t(4, N)}, ["x"]),
     "bilinear_tensor": (bilinear.bilinear_tensor, (), {"w_l": W_L, "w_r": W_R}, ["w_l", "w_r"]),
-    "interaction_matrices": (bilinear.interaction_matrices, (), {"w_l": W_L, "w_r": W_R, "w_u": W_U},
-                             ["w_l", "w_r", "w_u"]),
+    "interaction_matrices": (
+        bilinear.interaction_matrices,
+        (),
+        {"w_l": W_L, "w_r": W_R, "w_u": W_U},
+        ["w_l", "w_r", "w_u"],
+    ),
     "to_input_basis": (bilinear.to_input_basis, (), {"q": Q, "w_e": W_E}, ["q", "w_e"]),
     "quadratic_form": (bilinear.quadratic_form, (), {"q": Q, "h": _t(4, N)}, ["q", "h"]),
     "spectrum": (bilinear.spectrum, (), {"q": Q, "w_e": W_E}, ["q", "w_e"]),
     "truncated_logits": (bilinear.truncated_logits, (SPEC,), {"h": _t(4, N), "k": 2}, ["h"]),
     "pinv": (bridge.pinv, (), {"dictionary": _t(D, 9)}, ["dictionary"]),
-    "pinv_activations": (bridge.pinv_activations, (), {"y": _t(4, D), "dictionary": _t(D, 9), "bias": _t(D)},
-                         ["y", "dictionary", "bias"]),
-    "tensor_gram": (bridge.tensor_gram, (), {"w_l": W_L, "w_r": W_R, "w_u": W_U, "w_e": W_E},
-                    ["w_l", "w_r", "w_u", "w_e"]),
+    "pinv_activations": (
+        bridge.pinv_activations,
+        (),
+        {"y": _t(4, D), "dictionary": _t(D, 9), "bias": _t(D)},
+        ["y", "dictionary", "bias"],
+    ),
+    "tensor_gram": (
+        bridge.tensor_gram,
+        (),
+        {"w_l": W_L, "w_r": W_R, "w_u": W_U, "w_e": W_E},
+        ["w_l", "w_r", "w_u", "w_e"],
+    ),
     "bottleneck": (bridge.bottleneck, (), {"outputs": _t(4, D), "svd": SVD, "k": 2}, ["outputs"]),
-    "pair_outputs": (bridge.pair_outputs, (), {"w_l": W_L, "w_r": W_R, "inputs": W_E,
-                                               "i": torch.tensor([0, 1]), "j": torch.tensor([2, 3])},
-                     ["w_l", "w_r", "inputs"]),
+    "pair_outputs": (
+        pairs.pair_outputs,
+        (),
+        {"w_l": W_L, "w_r": W_R, "inputs": W_E, "i": torch.tensor([0, 1]), "j": torch.tensor([2, 3])},
+        ["w_l", "w_r", "inputs"],
+    ),
     "best_match": (bridge.best_match, (), {"a": _t(4, D), "b": _t(3, D)}, ["a", "b"]),
     "logit_effects": (features.logit_effects, (), {"w_dec": _t(D, 9), "w_head": W_U}, ["w_dec", "w_head"]),
     "frequency": (features.frequency, (), {"activations": _t(4, 9).relu()}, ["activations"]),

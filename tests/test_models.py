@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wbinterp.models import BilinearMLP, ModelConfig, ReLUMLP, build, from_state_dict
+from wbinterp.models import BilinearMLP, ModelConfig, ReLUMLP, load_weights, new_model
 
 
 def test_bilinear_shapes_and_names():
@@ -35,7 +35,7 @@ def test_bilinear_is_quadratic_in_its_input():
     torch.manual_seed(1)
     model = BilinearMLP(ModelConfig(d_hidden=8)).double()
     x = torch.rand(3, 784, dtype=torch.float64)
-    torch.testing.assert_close(model(2.5 * x), 2.5 ** 2 * model(x))
+    torch.testing.assert_close(model(2.5 * x), 2.5**2 * model(x))
     torch.testing.assert_close(model(-x), model(x))
 
 
@@ -55,9 +55,23 @@ def test_relu_mlp(bias):
 
 def test_wrong_kind_and_shapes_are_refused():
     with pytest.raises(ValueError, match="unknown model kind 'gelu'"):
-        build(ModelConfig(kind="gelu"))
+        ModelConfig(kind="gelu")  # refused when the config is made
+    with pytest.raises(ValueError, match="d_hidden must be a positive integer"):
+        ModelConfig(d_hidden=0)
     with pytest.raises(ValueError, match="kind='bilinear'"):
         BilinearMLP(ModelConfig(kind="relu"))
     state = BilinearMLP(ModelConfig(d_hidden=8)).state_dict()
     with pytest.raises(ValueError, match="weights do not match"):
-        from_state_dict(ModelConfig(d_hidden=16), state)
+        load_weights(new_model(ModelConfig(d_hidden=16)), state)
+
+
+def test_a_bilinear_model_gives_its_own_interaction_matrices(float64):
+    from wbinterp import bilinear
+
+    model = BilinearMLP(ModelConfig(d_hidden=6))
+    q = model.interaction_matrices()
+    torch.testing.assert_close(
+        q, bilinear.interaction_matrices(model.w_l, model.w_r, model.w_u), rtol=0, atol=0
+    )
+    x = torch.rand(5, 784)
+    torch.testing.assert_close(bilinear.quadratic_form(q, model.embed(x)), model(x), rtol=1e-10, atol=1e-12)

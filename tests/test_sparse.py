@@ -8,12 +8,13 @@ import torch
 from wbinterp import sparse
 from wbinterp.models import ModelConfig, ReLUMLP
 
-SMALL = sparse.SparseConfig(d_in=20, d_out=12, n_features=48, activation="topk", k=4,
-                            epochs=2, batch_size=32, dead_steps=5)
+SMALL = sparse.SparseConfig(
+    d_in=20, d_out=12, n_features=48, activation="topk", k=4, epochs=2, batch_size=32, dead_steps=5
+)
 
 
 def test_shapes_with_different_input_and_output_widths():
-    tc = sparse.Transcoder(SMALL)
+    tc = sparse.SparseCoder(SMALL)
     out = tc(torch.randn(7, 20))
     assert out.output.shape == (7, 12) and out.activations.shape == (7, 48)
     names = {k: tuple(v.shape) for k, v in tc.state_dict().items()}
@@ -21,9 +22,9 @@ def test_shapes_with_different_input_and_output_widths():
 
 
 def test_topk_keeps_at_most_k_non_negative_features():
-    tc = sparse.Transcoder(SMALL)
+    tc = sparse.SparseCoder(SMALL)
     with torch.no_grad():
-        tc.b_enc.fill_(10.0)             # every pre-activation positive: exactly k survive
+        tc.b_enc.fill_(10.0)  # every pre-activation positive: exactly k survive
     acts = tc(torch.randn(50, 20)).activations
     assert ((acts > 0).sum(1) == 4).all() and (acts >= 0).all()
 
@@ -36,7 +37,7 @@ def test_decoder_stays_unit_norm_after_a_step():
 
 
 def test_decoder_gradient_projection_removes_the_parallel_part():
-    tc = sparse.Transcoder(SMALL)
+    tc = sparse.SparseCoder(SMALL)
     tc.w_dec.grad = torch.randn_like(tc.w_dec)
     tc.project_decoder_grad()
     torch.testing.assert_close((tc.w_dec.grad * tc.w_dec).sum(0), torch.zeros(48), atol=1e-5, rtol=0)
@@ -62,10 +63,10 @@ def test_fvu_is_pooled_not_averaged_per_example():
 
 def test_dead_and_dense_counting_on_hand_made_activations():
     acts = torch.zeros(100, 5)
-    acts[0, 0] = 1.0           # fires once: rare but alive
-    acts[:50, 1] = 2.0         # dense (50 %)
-    acts[:10, 2] = 0.5         # exactly 10 %: not dense
-    acts[:11, 3] = 0.5         # 11 %: dense
+    acts[0, 0] = 1.0  # fires once: rare but alive
+    acts[:50, 1] = 2.0  # dense (50 %)
+    acts[:10, 2] = 0.5  # exactly 10 %: not dense
+    acts[:11, 3] = 0.5  # 11 %: dense
     stats = sparse.firing_stats(acts)
     assert stats["dead"] == 1 and stats["dead_fraction"] == pytest.approx(0.2)
     assert stats["dense"] == 2
@@ -76,7 +77,7 @@ def test_identity_like_transcoder_reproduces_the_mlp():
     torch.manual_seed(0)
     mlp = ReLUMLP(ModelConfig(kind="relu", d_hidden=16, d_input=784))
     config = sparse.SparseConfig(d_in=784, d_out=16, n_features=16, activation="relu")
-    tc = sparse.Transcoder(config)
+    tc = sparse.SparseCoder(config)
     with torch.no_grad():
         tc.w_enc.copy_(mlp.w_in)
         tc.b_enc.zero_()
@@ -105,10 +106,19 @@ def test_training_reduces_error_and_respects_l1():
 
 
 def test_bad_configs_and_inputs():
-    with pytest.raises(ValueError, match="activation must be 'relu' or 'topk'"):
-        sparse.Transcoder(SMALL.with_(activation="gelu"))
+    # refused when the config is made, before anything trains
+    with pytest.raises(ValueError, match=r"activation must be one of \('relu', 'topk'\)"):
+        SMALL.with_(activation="gelu")
     with pytest.raises(ValueError, match="k must be between 1 and n_features=48"):
-        sparse.Transcoder(SMALL.with_(k=0))
+        SMALL.with_(k=0)
+    with pytest.raises(ValueError, match="lr > 0"):
+        SMALL.with_(lr=0.0)
+    with pytest.raises(ValueError, match=r"SAE source must be one of \('outputs', 'pairs'\)"):
+        sparse.SaeConfig("book", "images", SMALL.with_(d_in=12))
+    with pytest.raises(ValueError, match="need d_in == d_out"):
+        sparse.SaeConfig("book", "outputs", SMALL)
+    with pytest.raises(ValueError, match="needs n_pairs >= 1"):
+        sparse.SaeConfig("book", "pairs", SMALL.with_(d_in=12))
     with pytest.raises(ValueError, match=r"inputs must be \(n, 20\) and targets \(n, 12\)"):
         sparse.train_sparse(SMALL, torch.randn(10, 20), torch.randn(10, 11))
 

@@ -6,10 +6,13 @@ import pytest
 import torch
 
 from wbinterp.models import ModelConfig
-from wbinterp.train import PRESETS, TrainConfig, evaluate, preset, train
+from wbinterp.presets import PRESETS
+from wbinterp.presets import get as preset
+from wbinterp.train import TrainConfig, evaluate, train
 
-TINY = TrainConfig(model=ModelConfig(d_hidden=16), epochs=3, batch_size=32, lr=1e-2,
-                   weight_decay=0.0, input_noise=0.1)
+TINY = TrainConfig(
+    model=ModelConfig(d_hidden=16), epochs=3, batch_size=32, lr=1e-2, weight_decay=0.0, input_noise=0.1
+)
 
 
 def test_training_is_deterministic_on_cpu(toy_data):
@@ -43,13 +46,21 @@ def test_evaluate_is_pure_and_correct(toy_data):
     expected = (logits.argmax(-1) == toy_data.test.labels).float().mean().item()
     assert metrics["accuracy"] == pytest.approx(expected)
     assert metrics["loss"] == pytest.approx(
-        torch.nn.functional.cross_entropy(logits, toy_data.test.labels).item(), rel=1e-4, abs=1e-7)
+        torch.nn.functional.cross_entropy(logits, toy_data.test.labels).item(), rel=1e-4, abs=1e-7
+    )
 
 
 def test_presets_follow_the_paper_and_the_seed_notebook():
     paper = preset("paper")
-    assert (paper.model.d_hidden, paper.lr, paper.weight_decay, paper.batch_size,
-            paper.schedule, paper.input_noise, paper.model.bias) == (512, 1e-3, 1.0, 2048, "cosine", 0.5, False)
+    assert (
+        paper.model.d_hidden,
+        paper.lr,
+        paper.weight_decay,
+        paper.batch_size,
+        paper.schedule,
+        paper.input_noise,
+        paper.model.bias,
+    ) == (512, 1e-3, 1.0, 2048, "cosine", 0.5, False)
     seed = preset("seed-notebook")
     assert (seed.epochs, seed.input_noise) == (20, 0.15)
     assert preset("relu").model.kind == "relu" and preset("relu").model.d_hidden == 512
@@ -66,5 +77,12 @@ def test_config_round_trips_through_dict():
 def test_bad_training_settings_are_refused(toy_data):
     with pytest.raises(ValueError, match="exceeds the 256 training images"):
         train(TINY.with_(batch_size=1000), toy_data, device="cpu")
-    with pytest.raises(ValueError, match="unknown schedule"):
-        train(TINY.with_(schedule="linear"), toy_data, device="cpu")
+    # refused when the config is made, before anything trains
+    with pytest.raises(ValueError, match="unknown schedule 'linear'"):
+        TINY.with_(schedule="linear")
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'"):
+        TINY.with_(dataset="cifar")
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        TINY.with_(batch_size=0)
+    with pytest.raises(ValueError, match="lr > 0"):
+        TINY.with_(lr=-1.0)

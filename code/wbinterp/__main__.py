@@ -1,4 +1,8 @@
-"""Command line: ``python -m wbinterp {presets,train,data} ...``."""
+"""Command line: ``python -m wbinterp {presets,train,data} ...``.
+
+A user error (an unknown preset, a bad data file, an ``--out`` that cannot be written)
+ends with exit status 2 and one line on stderr that says what is wrong and how to fix it.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +10,68 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import cache, data
-from .train import PRESETS
+from . import data, presets, store
+from .sparse import SaeConfig, TranscoderConfig
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for; its message says how to fix it."""
+
+
+def _describe(config: presets.Config) -> str:
+    if isinstance(config, TranscoderConfig):
+        c = config.sparse
+        sparsity = f"k={c.k}" if c.activation == "topk" else f"l1={c.l1_coefficient:g}"
+        return (
+            f"{c.d_in}->{c.n_features}->{c.d_out} of MLP '{config.mlp}' "
+            f"activation={c.activation} {sparsity} epochs={c.epochs}"
+        )
+    if isinstance(config, SaeConfig):
+        c = config.sparse
+        return (
+            f"{c.d_in}->{c.n_features}->{c.d_out} of bilinear '{config.model}' "
+            f"on {config.source} activation={c.activation} k={c.k} epochs={c.epochs}"
+        )
+    return (
+        f"d={config.model.d_hidden:<4d} epochs={config.epochs:<3d} batch={config.batch_size:<5d} "
+        f"lr={config.lr:g} wd={config.weight_decay:g} noise={config.input_noise:g} "
+        f"dataset={config.dataset}"
+    )
 
 
 def _presets(args: argparse.Namespace) -> int:
-    for name, config in PRESETS.items():
-        m = config.model
-        print(f"{name:16s} {m.kind:8s} d={m.d_hidden:<4d} epochs={config.epochs:<3d} "
-              f"batch={config.batch_size:<5d} lr={config.lr:g} wd={config.weight_decay:g} "
-              f"noise={config.input_noise:g} dataset={config.dataset}")
-    for name, spec in cache.TRANSCODER_PRESETS.items():
-        c = spec.sparse
-        sparsity = f"k={c.k}" if c.activation == "topk" else f"l1={c.l1_coefficient:g}"
-        print(f"{name:16s} {'transcoder':10s} {c.d_in}->{c.n_features}->{c.d_out} of MLP '{spec.mlp}' "
-              f"activation={c.activation} {sparsity} epochs={c.epochs}")
-    for name, spec in cache.SAE_PRESETS.items():
-        c = spec.sparse
-        print(f"{name:16s} {'sae':10s} {c.d_in}->{c.n_features}->{c.d_out} of bilinear '{spec.model}' "
-              f"on {spec.source} activation={c.activation} k={c.k} epochs={c.epochs}")
+    for name, config in presets.PRESETS.items():
+        print(f"{name:16s} {config.kind:10s} {_describe(config)}")
     return 0
 
 
+def _writable_folder(out: Path) -> Path:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder (it is created if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(
+            f"--out {out} cannot be created ({err.strerror}); give a folder you can write to"
+        ) from None
+    return out
+
+
 def _train(args: argparse.Namespace) -> int:
-    if args.preset in cache.TRANSCODER_PRESETS or args.preset in cache.SAE_PRESETS:
-        load = cache.load_or_train_transcoder if args.preset in cache.TRANSCODER_PRESETS else cache.load_or_train_sae
-        trained = load(args.preset, retrain=args.retrain)
-        summary = f"training FVU {trained.history['fvu'][-1]:.4f}, L0 {trained.history['l0'][-1]:.1f}"
+    if args.preset not in presets.PRESETS:
+        raise UsageError(
+            f"unknown preset {args.preset!r}; choose one of {', '.join(presets.PRESETS)} "
+            "(`python -m wbinterp presets` describes them)"
+        )
+    out = _writable_folder(args.out)
+    stored = store.load_or_train(args.preset, retrain=args.retrain, progress=not args.quiet)
+    history = stored.history
+    if "test_accuracy" in history:
+        summary = f"test accuracy {history['test_accuracy'][-1]:.4f}"
     else:
-        trained = cache.load_or_train(args.preset, retrain=args.retrain, progress=not args.quiet)
-        summary = f"test accuracy {trained.history['test_accuracy'][-1]:.4f}"
-    files = cache.export(trained, args.out)
-    source = "loaded from the cache" if trained.from_cache else f"trained in {trained.seconds:.0f} s"
+        summary = f"training FVU {history['fvu'][-1]:.4f}, L0 {history['l0'][-1]:.1f}"
+    files = store.export(stored, out)
+    source = "loaded from the store" if stored.from_store else f"trained in {stored.seconds:.0f} s"
     print(f"{args.preset}: {summary} ({source})")
     for path in files:
         print(f"wrote {path}")
@@ -56,17 +90,18 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m wbinterp", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m wbinterp", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("presets", help="list the training presets")
+    p = sub.add_parser("presets", help="list the named recipes (classifiers, transcoders, SAEs)")
     p.set_defaults(func=_presets)
 
-    p = sub.add_parser("train", help="train a preset (or load it from the cache) and export it")
-    p.add_argument("preset", choices=sorted(PRESETS) + sorted(cache.TRANSCODER_PRESETS) + sorted(cache.SAE_PRESETS))
-    p.add_argument("--out", required=True, type=Path,
-                   help="folder for weights.pt, config.json and history.json")
-    p.add_argument("--retrain", action="store_true", help="ignore the model cache")
+    p = sub.add_parser("train", help="train a preset (or load it from the model store) and export it")
+    p.add_argument("preset", help="a name from `python -m wbinterp presets`")
+    p.add_argument(
+        "--out", required=True, type=Path, help="folder for model.safetensors, config.json and training.json"
+    )
+    p.add_argument("--retrain", action="store_true", help="ignore the model store")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
 
@@ -78,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except data.DataError as err:
+    except (UsageError, data.DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from .bilinear import Spectrum, _check, tie_aware_hits
+from .bilinear import Spectrum, check_shape, tie_aware_hits
 
 
 def eigenvector_masks(spec: Spectrum, w_e: torch.Tensor, k: int = 10) -> torch.Tensor:
@@ -24,19 +24,19 @@ def eigenvector_masks(spec: Spectrum, w_e: torch.Tensor, k: int = 10) -> torch.T
     ``spec`` is the hidden-space spectrum (values sorted descending) and ``w_e``
     the ``(n, p)`` embedding. Masks are returned with unit pixel std.
     """
-    _check("w_e", w_e, (spec.vectors.shape[-1], None))
+    check_shape("w_e", w_e, (spec.vectors.shape[-1], None))
     if not 1 <= k <= spec.values.shape[-1]:
         raise ValueError(f"k must be between 1 and {spec.values.shape[-1]}, got {k}")
     if (spec.values[:, :k] <= 0).any():
         raise ValueError(f"some class has fewer than {k} positive eigenvalues; use a smaller k")
-    decoders = (spec.vectors[:, :k] @ w_e).transpose(1, 2)   # (c, p, k): W_eᵀ v_i as columns
-    encoders = torch.linalg.pinv(decoders)                    # (c, k, p): E_t = D_t⁺
+    decoders = (spec.vectors[:, :k] @ w_e).transpose(1, 2)  # (c, p, k): W_eᵀ v_i as columns
+    encoders = torch.linalg.pinv(decoders)  # (c, k, p): E_t = D_t⁺
     return scale_to_std(encoders.sum(1), 1.0)
 
 
 def scale_to_std(masks: torch.Tensor, std: float) -> torch.Tensor:
     """Rescale each mask (row) to pixel standard deviation ``std``."""
-    _check("masks", masks, (None, None))
+    check_shape("masks", masks, (None, None))
     if std < 0:
         raise ValueError(f"std must be non-negative, got {std}")
     return masks * (std / masks.std(dim=-1, keepdim=True).clamp_min(1e-12))
@@ -44,20 +44,21 @@ def scale_to_std(masks: torch.Tensor, std: float) -> torch.Tensor:
 
 def permute_pixels(masks: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """The control: each mask with its pixels shuffled (same values, same norm)."""
-    _check("masks", masks, (None, None))
+    check_shape("masks", masks, (None, None))
     gen = torch.Generator().manual_seed(seed)
     return torch.stack([m[torch.randperm(m.numel(), generator=gen)] for m in masks])
 
 
 @torch.no_grad()
-def attack(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
-           masks: torch.Tensor) -> dict[str, float]:
+def attack(
+    model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor
+) -> dict[str, float]:
     """Add each class's mask to every image of another class.
 
     Returns the accuracy on the masked images and the fraction classified as the
     mask's target class, both averaged over targets.
     """
-    _check("images", images, (None, masks.shape[-1]))
+    check_shape("images", images, (None, masks.shape[-1]))
     accuracy, target_rate = 0.0, 0.0
     for target, mask in enumerate(masks):
         keep = labels != target
@@ -67,12 +68,23 @@ def attack(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
     return {"accuracy": accuracy / len(masks), "target_rate": target_rate / len(masks)}
 
 
-def strength_sweep(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
-                   masks: torch.Tensor, stds: list[float], seed: int = 0) -> dict[str, list[float]]:
+def strength_sweep(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    masks: torch.Tensor,
+    stds: list[float],
+    seed: int = 0,
+) -> dict[str, list[float]]:
     """:func:`attack` for eigenvector masks and shuffled controls at each pixel std."""
     shuffled = permute_pixels(masks, seed)
-    out = {"std": list(stds), "accuracy": [], "target_rate": [],
-           "control_accuracy": [], "control_target_rate": []}
+    out = {
+        "std": list(stds),
+        "accuracy": [],
+        "target_rate": [],
+        "control_accuracy": [],
+        "control_target_rate": [],
+    }
     for std in stds:
         real = attack(model, images, labels, scale_to_std(masks, std))
         control = attack(model, images, labels, scale_to_std(shuffled, std))

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import torch
 
 
-def _check(name: str, t: torch.Tensor, shape: tuple) -> None:
+def check_shape(name: str, t: torch.Tensor, shape: tuple) -> None:
     """Raise ``ValueError`` unless ``t`` is a floating tensor of ``shape`` (None = any)."""
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
@@ -32,14 +32,14 @@ def _check(name: str, t: torch.Tensor, shape: tuple) -> None:
 
 def fold_bias(w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``[W, b]``: ``(d, n)`` and ``(d,)`` to ``(d, n + 1)``, for inputs ``[x; 1]``."""
-    _check("w", w, (None, None))
-    _check("b", b, (w.shape[0],))
+    check_shape("w", w, (None, None))
+    check_shape("b", b, (w.shape[0],))
     return torch.cat([w, b[:, None]], dim=1)
 
 
 def append_one(x: torch.Tensor) -> torch.Tensor:
     """``[x; 1]``: ``(batch, n)`` to ``(batch, n + 1)``."""
-    _check("x", x, (None, None))
+    check_shape("x", x, (None, None))
     return torch.cat([x, x.new_ones(x.shape[0], 1)], dim=1)
 
 
@@ -48,8 +48,8 @@ def bilinear_tensor(w_l: torch.Tensor, w_r: torch.Tensor) -> torch.Tensor:
 
     ``g(h)_a = Σ_ij B_aij h_i h_j``. Memory grows as ``d n²``: use it on small layers only.
     """
-    _check("w_l", w_l, (None, None))
-    _check("w_r", w_r, tuple(w_l.shape))
+    check_shape("w_l", w_l, (None, None))
+    check_shape("w_r", w_r, tuple(w_l.shape))
     outer = torch.einsum("ai,aj->aij", w_l, w_r)
     return 0.5 * (outer + outer.transpose(1, 2))
 
@@ -60,25 +60,25 @@ def interaction_matrices(w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor
     The head is contracted first, so the ``(d, n, n)`` tensor is never built:
     cost ``O(c d n²)``, peak memory one ``(c, n, n)`` array (plus a ``(c, d, n)`` one).
     """
-    _check("w_l", w_l, (None, None))
-    _check("w_r", w_r, tuple(w_l.shape))
-    _check("w_u", w_u, (None, w_l.shape[0]))
-    scaled_left = w_u[:, :, None] * w_l[None]            # (c, d, n): diag(u_c) W_l
-    q = scaled_left.transpose(1, 2) @ w_r                # (c, n, n): W_lᵀ diag(u_c) W_r
+    check_shape("w_l", w_l, (None, None))
+    check_shape("w_r", w_r, tuple(w_l.shape))
+    check_shape("w_u", w_u, (None, w_l.shape[0]))
+    scaled_left = w_u[:, :, None] * w_l[None]  # (c, d, n): diag(u_c) W_l
+    q = scaled_left.transpose(1, 2) @ w_r  # (c, n, n): W_lᵀ diag(u_c) W_r
     return 0.5 * (q + q.transpose(1, 2))
 
 
 def to_input_basis(q: torch.Tensor, w_e: torch.Tensor) -> torch.Tensor:
     """``W_eᵀ Q_c W_e``: interaction matrices over the inputs (pixels), ``(c, p, p)``."""
-    _check("q", q, (None, None, q.shape[1] if q.ndim == 3 else None))
-    _check("w_e", w_e, (q.shape[1], None))
+    check_shape("q", q, (None, None, q.shape[1] if q.ndim == 3 else None))
+    check_shape("w_e", w_e, (q.shape[1], None))
     return w_e.T @ q @ w_e
 
 
 def quadratic_form(q: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """``hᵀ Q_c h`` for every row of ``h`` ``(batch, n)`` and every ``Q_c``: ``(batch, c)``."""
-    _check("q", q, (None, None, None))
-    _check("h", h, (None, q.shape[1]))
+    check_shape("q", q, (None, None, None))
+    check_shape("h", h, (None, q.shape[1]))
     return torch.einsum("bi,cij,bj->bc", h, q, h)
 
 
@@ -100,8 +100,9 @@ def canonical_signs(vectors: torch.Tensor, reference: torch.Tensor | None = None
     """
     reference = vectors if reference is None else reference
     if reference.shape[:-1] != vectors.shape[:-1]:
-        raise ValueError(f"reference must have shape {tuple(vectors.shape[:-1])} + (*,), "
-                         f"got {tuple(reference.shape)}")
+        raise ValueError(
+            f"reference must have shape {tuple(vectors.shape[:-1])} + (*,), got {tuple(reference.shape)}"
+        )
     idx = reference.abs().argmax(dim=-1, keepdim=True)
     signs = torch.gather(reference, -1, idx).sign()
     signs[signs == 0] = 1
@@ -114,10 +115,10 @@ def spectrum(q: torch.Tensor, w_e: torch.Tensor | None = None) -> Spectrum:
     With an embedding ``w_e`` (``(n, p)``), signs are chosen on the input-space
     images ``v W_e`` of the eigenvectors, the pictures a reader sees.
     """
-    _check("q", q, (None, None, q.shape[1] if q.ndim == 3 else None))
+    check_shape("q", q, (None, None, q.shape[1] if q.ndim == 3 else None))
     if w_e is not None:
-        _check("w_e", w_e, (q.shape[1], None))
-    values, vectors = torch.linalg.eigh(q)               # ascending; columns are eigenvectors
+        check_shape("w_e", w_e, (q.shape[1], None))
+    values, vectors = torch.linalg.eigh(q)  # ascending; columns are eigenvectors
     values, vectors = values.flip(-1), vectors.flip(-1).transpose(1, 2)
     reference = None if w_e is None else vectors @ w_e
     return Spectrum(values, canonical_signs(vectors, reference))
@@ -142,35 +143,37 @@ def truncated_logits(spec: Spectrum, h: torch.Tensor, k: int) -> torch.Tensor:
 
     ``k = n`` gives the exact logits; ``k = 0`` gives zeros.
     """
-    _check("h", h, (None, spec.vectors.shape[-1]))
+    check_shape("h", h, (None, spec.vectors.shape[-1]))
     mask = top_by_magnitude(spec.values, k)
     projections = torch.einsum("cin,bn->bci", spec.vectors, h)
     return (projections.square() * (spec.values * mask)).sum(-1)
 
 
 @torch.no_grad()
-def truncation_accuracy(spec: Spectrum, h: torch.Tensor, labels: torch.Tensor,
-                        ks: list[int], batch_size: int = 1000) -> dict[int, float]:
+def truncation_accuracy(
+    spec: Spectrum, h: torch.Tensor, labels: torch.Tensor, ks: list[int], batch_size: int = 1000
+) -> dict[int, float]:
     """Accuracy of the top-``k`` logits for every ``k`` in ``ks``, in one pass.
 
     The contributions ``λ (v·h)²`` are sorted by ``|λ|`` and summed cumulatively,
     so all ``k`` cost the same as one.
     """
-    _check("h", h, (None, spec.vectors.shape[-1]))
+    check_shape("h", h, (None, spec.vectors.shape[-1]))
     if labels.shape != (h.shape[0],):
         raise ValueError(f"labels must have shape ({h.shape[0]},), got {tuple(labels.shape)}")
     n = spec.values.shape[-1]
     if any(not 0 <= k <= n for k in ks):
         raise ValueError(f"every k must be between 0 and {n}, got {ks}")
-    order = spec.values.abs().argsort(dim=-1, descending=True)        # (c, n)
+    order = spec.values.abs().argsort(dim=-1, descending=True)  # (c, n)
     values = torch.gather(spec.values, 1, order)
     vectors = torch.gather(spec.vectors, 1, order[..., None].expand_as(spec.vectors))
     correct = {k: 0 for k in ks}
     for start in range(0, h.shape[0], batch_size):
-        hb, yb = h[start:start + batch_size], labels[start:start + batch_size]
+        hb, yb = h[start : start + batch_size], labels[start : start + batch_size]
         contributions = torch.einsum("cin,bn->bci", vectors, hb).square() * values
-        cumulative = torch.cat([torch.zeros_like(contributions[..., :1]),
-                                contributions.cumsum(-1)], dim=-1)   # (b, c, n + 1)
+        cumulative = torch.cat(
+            [torch.zeros_like(contributions[..., :1]), contributions.cumsum(-1)], dim=-1
+        )  # (b, c, n + 1)
         for k in ks:
             correct[k] += tie_aware_hits(cumulative[..., k], yb).sum().item()
     return {k: correct[k] / h.shape[0] for k in ks}
@@ -193,8 +196,7 @@ def participation_ratio(x: torch.Tensor) -> torch.Tensor:
     """
     l1 = x.abs().sum(-1)
     l2 = x.square().sum(-1).sqrt()
-    return torch.where(l2 > 0, (l1 / l2.clamp_min(torch.finfo(x.dtype).tiny)) ** 2,
-                       torch.zeros_like(l1))
+    return torch.where(l2 > 0, (l1 / l2.clamp_min(torch.finfo(x.dtype).tiny)) ** 2, torch.zeros_like(l1))
 
 
 def effective_rank(values: torch.Tensor) -> torch.Tensor:
@@ -211,7 +213,7 @@ def eigen_contributions(spec: Spectrum, h: torch.Tensor) -> torch.Tensor:
     are a complete, per-input account of the model's output, term by term, in the
     order of ``spec`` (most positive eigenvalue first).
     """
-    _check("h", h, (None, spec.vectors.shape[-1]))
+    check_shape("h", h, (None, spec.vectors.shape[-1]))
     return torch.einsum("cin,bn->bci", spec.vectors, h).square() * spec.values
 
 
@@ -240,7 +242,7 @@ def explain_logit_gap(contributions: torch.Tensor, predicted: int, true: int, to
     the sign: a negative term is an eigenvector with ``λ < 0`` arguing against
     its class.
     """
-    _check("contributions", contributions, (None, None))
+    check_shape("contributions", contributions, (None, None))
     c = contributions.shape[0]
     if not (0 <= predicted < c and 0 <= true < c):
         raise ValueError(f"predicted and true must be classes between 0 and {c - 1}, got {predicted}, {true}")

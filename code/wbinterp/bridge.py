@@ -16,9 +16,9 @@ tensor. Three ideas from Pearce and Dooms' technical note:
   ``U G Uᵀ`` after a head). Its eigenvectors are the left singular vectors;
   each right singular vector is an interaction matrix.
 * **Input pairs.** For input features ``v_i`` (columns of ``V``),
-  ``g(Σ_i a_i v_i) = Σ_ij a_i a_j u_ij`` with
-  ``u_ij = ½ [(W_l v_i) ⊙ (W_r v_j) + (W_l v_j) ⊙ (W_r v_i)]``: the ``u_ij``
-  span everything the layer can output, and can be sampled without data.
+  ``g(Σ_i a_i v_i) = Σ_ij a_i a_j u_ij``: the pair outputs ``u_ij`` span everything
+  the layer can output, and can be sampled without data (:mod:`wbinterp.pairs`, which
+  the model store uses to train an SAE on them).
 
 Nothing here builds the ``(d, n, n)`` tensor or the unfolding except
 :func:`explicit_unfolding`, which exists to test the rest on small layers.
@@ -32,10 +32,10 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from .bilinear import _check, bilinear_tensor, interaction_matrices
-
+from .bilinear import bilinear_tensor, canonical_signs, check_shape, interaction_matrices
 
 # --- the pseudoinverse trick -------------------------------------------------
+
 
 def pinv(dictionary: torch.Tensor) -> torch.Tensor:
     """``D⁺``: the Moore–Penrose pseudoinverse of a ``(d, F)`` dictionary, ``(F, d)``.
@@ -43,31 +43,33 @@ def pinv(dictionary: torch.Tensor) -> torch.Tensor:
     Computed in float64 and returned in the dictionary's dtype: for ``F > d`` a
     float32 SVD loses the small singular values that ``D⁺`` divides by.
     """
-    _check("dictionary", dictionary, (None, None))
+    check_shape("dictionary", dictionary, (None, None))
     return torch.linalg.pinv(dictionary.double()).to(dictionary.dtype)
 
 
-def pinv_activations(y: torch.Tensor, dictionary: torch.Tensor,
-                     bias: torch.Tensor | None = None,
-                     dictionary_pinv: torch.Tensor | None = None) -> torch.Tensor:
+def pinv_activations(
+    y: torch.Tensor,
+    dictionary: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    dictionary_pinv: torch.Tensor | None = None,
+) -> torch.Tensor:
     """``a = D⁺ (y − b)`` for every row of ``y`` ``(batch, d)``: ``(batch, F)``.
 
     The least-squares (minimum-norm) activations: ``D a + b`` is the projection
     of ``y`` onto ``b + span(D)``, equal to ``y`` when ``D`` has rank ``d``.
     Pass ``dictionary_pinv`` to reuse a computed ``D⁺``.
     """
-    _check("dictionary", dictionary, (None, None))
-    _check("y", y, (None, dictionary.shape[0]))
+    check_shape("dictionary", dictionary, (None, None))
+    check_shape("y", y, (None, dictionary.shape[0]))
     if bias is not None:
-        _check("bias", bias, (dictionary.shape[0],))
+        check_shape("bias", bias, (dictionary.shape[0],))
         y = y - bias
     d_pinv = pinv(dictionary) if dictionary_pinv is None else dictionary_pinv
-    _check("dictionary_pinv", d_pinv, (dictionary.shape[1], dictionary.shape[0]))
+    check_shape("dictionary_pinv", d_pinv, (dictionary.shape[1], dictionary.shape[0]))
     return y @ d_pinv.T
 
 
-def feature_interactions(w_l: torch.Tensor, w_r: torch.Tensor,
-                         dictionary_pinv: torch.Tensor) -> torch.Tensor:
+def feature_interactions(w_l: torch.Tensor, w_r: torch.Tensor, dictionary_pinv: torch.Tensor) -> torch.Tensor:
     """``Q_f = Σ_a (D⁺)_fa B_a`` for each row ``f`` of ``D⁺`` ``(F, d)``: ``(F, n, n)``.
 
     The interaction matrices of the layer in the dictionary's basis, with
@@ -77,30 +79,35 @@ def feature_interactions(w_l: torch.Tensor, w_r: torch.Tensor,
     return interaction_matrices(w_l, w_r, dictionary_pinv)
 
 
-def loss_recovered_vs_guessing(logits: torch.Tensor, approx_logits: torch.Tensor,
-                               labels: torch.Tensor) -> float:
+def loss_recovered_vs_guessing(
+    logits: torch.Tensor, approx_logits: torch.Tensor, labels: torch.Tensor
+) -> float:
     """``(CE_guess − CE_approx) / (CE_guess − CE_model)``, with ``CE_guess = log c``.
 
     The technical note's measure: 1 when the approximation is as good as the
     model, 0 when it is no better than guessing uniformly among ``c`` classes.
     """
-    _check("logits", logits, (None, None))
-    _check("approx_logits", approx_logits, tuple(logits.shape))
+    check_shape("logits", logits, (None, None))
+    check_shape("approx_logits", approx_logits, tuple(logits.shape))
     if labels.shape != (logits.shape[0],):
         raise ValueError(f"labels must have shape ({logits.shape[0]},), got {tuple(labels.shape)}")
     guess = math.log(logits.shape[1])
     ce_model = F.cross_entropy(logits, labels).item()
     ce_approx = F.cross_entropy(approx_logits, labels).item()
     if not guess - ce_model > 1e-9 * guess:
-        raise ValueError(f"the model's cross-entropy ({ce_model:.3f}) is no better than guessing "
-                         f"({guess:.3f}); loss recovered is undefined")
+        raise ValueError(
+            f"the model's cross-entropy ({ce_model:.3f}) is no better than guessing "
+            f"({guess:.3f}); loss recovered is undefined"
+        )
     return (guess - ce_approx) / (guess - ce_model)
 
 
 # --- the tensor's SVD ---------------------------------------------------------
 
-def tensor_gram(w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor | None = None,
-                w_e: torch.Tensor | None = None) -> torch.Tensor:
+
+def tensor_gram(
+    w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor | None = None, w_e: torch.Tensor | None = None
+) -> torch.Tensor:
     """Gram matrix of the tensor's mode-1 unfolding, without forming the unfolding.
 
     ``G_ab = ⟨B_a, B_b⟩_F = ½ [(L Lᵀ)_ab (R Rᵀ)_ab + (L Rᵀ)_ab (R Lᵀ)_ab]``, ``(d, d)``;
@@ -109,17 +116,17 @@ def tensor_gram(w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor | None =
     are pairs of inputs (pixels): ``L = W_l W_e``, ``R = W_r W_e``, through the
     ``(n, n)`` matrix ``W_e W_eᵀ`` only.
     """
-    _check("w_l", w_l, (None, None))
-    _check("w_r", w_r, tuple(w_l.shape))
+    check_shape("w_l", w_l, (None, None))
+    check_shape("w_r", w_r, tuple(w_l.shape))
     metric = None
     if w_e is not None:
-        _check("w_e", w_e, (w_l.shape[1], None))
-        metric = w_e @ w_e.T                                   # (n, n)
+        check_shape("w_e", w_e, (w_l.shape[1], None))
+        metric = w_e @ w_e.T  # (n, n)
     inner = (lambda a, b: a @ b.T) if metric is None else (lambda a, b: a @ metric @ b.T)
     l_l, r_r, l_r = inner(w_l, w_l), inner(w_r, w_r), inner(w_l, w_r)
     gram = 0.5 * (l_l * r_r + l_r * l_r.T)
     if w_u is not None:
-        _check("w_u", w_u, (None, w_l.shape[0]))
+        check_shape("w_u", w_u, (None, w_l.shape[0]))
         gram = w_u @ gram @ w_u.T
     return 0.5 * (gram + gram.T)
 
@@ -133,8 +140,9 @@ class TensorSVD(NamedTuple):
     """``(m, r)``: column ``k`` is the unit output direction ``u_k`` (``m`` = d, or c after a head)."""
 
 
-def tensor_svd(w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor | None = None,
-               w_e: torch.Tensor | None = None) -> TensorSVD:
+def tensor_svd(
+    w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor | None = None, w_e: torch.Tensor | None = None
+) -> TensorSVD:
     """Singular values and output directions of the unfolding, from :func:`tensor_gram`.
 
     The right singular vectors are interaction matrices, built on demand by
@@ -142,17 +150,19 @@ def tensor_svd(w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor | None = 
     left vector (made positive), so results are stable from run to run.
     """
     gram = tensor_gram(w_l, w_r, w_u, w_e).double()
-    eigvals, eigvecs = torch.linalg.eigh(gram)                # ascending
+    eigvals, eigvecs = torch.linalg.eigh(gram)  # ascending
     eigvals, eigvecs = eigvals.flip(0), eigvecs.flip(1)
-    idx = eigvecs.abs().argmax(dim=0)
-    signs = eigvecs[idx, torch.arange(eigvecs.shape[1])].sign()
-    signs[signs == 0] = 1
     values = eigvals.clamp_min(0).sqrt().to(w_l.dtype)
-    return TensorSVD(values, (eigvecs * signs).to(w_l.dtype))
+    return TensorSVD(values, canonical_signs(eigvecs.T).T.to(w_l.dtype))
 
 
-def svd_interactions(svd: TensorSVD, w_l: torch.Tensor, w_r: torch.Tensor,
-                     components: list[int] | range, w_u: torch.Tensor | None = None) -> torch.Tensor:
+def svd_interactions(
+    svd: TensorSVD,
+    w_l: torch.Tensor,
+    w_r: torch.Tensor,
+    components: list[int] | range,
+    w_u: torch.Tensor | None = None,
+) -> torch.Tensor:
     """The right singular vectors ``S_k = Σ_a U_ak B_a / σ_k`` as ``(len(components), n, n)``.
 
     Each is a symmetric interaction matrix of unit Frobenius norm (pass the same
@@ -162,7 +172,7 @@ def svd_interactions(svd: TensorSVD, w_l: torch.Tensor, w_r: torch.Tensor,
     components = list(components)
     if any(not 0 <= k < svd.values.shape[0] for k in components):
         raise ValueError(f"components must lie in 0..{svd.values.shape[0] - 1}, got {components}")
-    directions = svd.left[:, components].T                     # (k, m)
+    directions = svd.left[:, components].T  # (k, m)
     readout = directions if w_u is None else directions @ w_u  # (k, d)
     sigma = svd.values[components].clamp_min(torch.finfo(svd.values.dtype).tiny)
     return interaction_matrices(w_l, w_r, readout) / sigma[:, None, None]
@@ -175,69 +185,19 @@ def bottleneck(outputs: torch.Tensor, svd: TensorSVD, k: int) -> torch.Tensor:
     the outputs unchanged, ``k = 0`` returns zeros.
     """
     m = svd.left.shape[0]
-    _check("outputs", outputs, (None, m))
+    check_shape("outputs", outputs, (None, m))
     if not 0 <= k <= svd.left.shape[1]:
         raise ValueError(f"k must be between 0 and {svd.left.shape[1]}, got {k}")
     top = svd.left[:, :k]
     return outputs @ top @ top.T
 
 
-def explicit_unfolding(w_l: torch.Tensor, w_r: torch.Tensor,
-                       w_u: torch.Tensor | None = None) -> torch.Tensor:
+def explicit_unfolding(w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor | None = None) -> torch.Tensor:
     """The ``(d, n²)`` (or ``(c, n²)``) unfolding, built from the full tensor: small layers only."""
     tensor = bilinear_tensor(w_l, w_r)
     if w_u is not None:
         tensor = torch.einsum("ca,aij->cij", w_u, tensor)
     return tensor.reshape(tensor.shape[0], -1)
-
-
-# --- features from input pairs --------------------------------------------------
-
-def pair_outputs(w_l: torch.Tensor, w_r: torch.Tensor, inputs: torch.Tensor,
-                 i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
-    """``u_ij = ½ [(W_l v_i) ⊙ (W_r v_j) + (W_l v_j) ⊙ (W_r v_i)]`` for index pairs: ``(len(i), d)``.
-
-    ``inputs`` ``(n, m)`` holds the input features ``v`` as columns (the columns
-    of ``W_e`` for pixels). Then ``g(Σ_i a_i v_i) = Σ_ij a_i a_j u_ij``.
-    """
-    _check("w_l", w_l, (None, None))
-    _check("w_r", w_r, tuple(w_l.shape))
-    _check("inputs", inputs, (w_l.shape[1], None))
-    if i.shape != j.shape or i.ndim != 1:
-        raise ValueError(f"i and j must be 1-D index tensors of one length, got {tuple(i.shape)} "
-                         f"and {tuple(j.shape)}")
-    left, right = w_l @ inputs, w_r @ inputs                   # (d, m)
-    return 0.5 * (left[:, i] * right[:, j] + left[:, j] * right[:, i]).T
-
-
-def sample_pairs(weights: torch.Tensor, n_pairs: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Draw ``n_pairs`` index pairs ``(i, j)``, each index independently ∝ ``weights`` ``(m,)``.
-
-    ``weights`` would be, e.g., the norms of the input features, so that inputs
-    the layer ignores are rarely drawn. The full ``m²`` set is never built.
-    """
-    if weights.ndim != 1 or (weights < 0).any() or not weights.sum() > 0:
-        raise ValueError("weights must be a 1-D tensor of non-negative numbers with a positive sum")
-    if n_pairs < 1:
-        raise ValueError(f"n_pairs must be positive, got {n_pairs}")
-    draws = torch.multinomial(weights.double(), 2 * n_pairs, replacement=True, generator=generator)
-    return draws[:n_pairs], draws[n_pairs:]
-
-
-def pair_dataset(w_l: torch.Tensor, w_r: torch.Tensor, inputs: torch.Tensor, n_pairs: int,
-                 seed: int = 0) -> torch.Tensor:
-    """``n_pairs`` unit vectors ``u_ij / ‖u_ij‖`` ``(n_pairs, d)``, from the weights alone.
-
-    Each index is drawn ∝ ``‖v_i‖²`` (the squared norm of column ``i`` of
-    ``inputs``): an input the layer has shrunk to nothing is rarely drawn. The
-    directions are kept, not the sizes, so an SAE trained on them learns which
-    output directions the pairs can produce rather than which pairs are loudest.
-    """
-    _check("inputs", inputs, (w_l.shape[1], None))
-    gen = torch.Generator().manual_seed(seed)
-    i, j = sample_pairs(inputs.square().sum(0), n_pairs, gen)
-    u = pair_outputs(w_l, w_r, inputs, i, j)
-    return u / u.norm(dim=1, keepdim=True).clamp_min(torch.finfo(u.dtype).tiny)
 
 
 def best_match(a: torch.Tensor, b: torch.Tensor, signed: bool = False) -> torch.Tensor:
@@ -246,7 +206,7 @@ def best_match(a: torch.Tensor, b: torch.Tensor, signed: bool = False) -> torch.
     Absolute values unless ``signed``: SVD directions have no meaningful sign.
     Returns ``(p,)``.
     """
-    _check("a", a, (None, None))
-    _check("b", b, (None, a.shape[1]))
+    check_shape("a", a, (None, None))
+    check_shape("b", b, (None, a.shape[1]))
     cos = F.normalize(a, dim=1) @ F.normalize(b, dim=1).T
     return (cos if signed else cos.abs()).max(dim=1).values

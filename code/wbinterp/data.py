@@ -12,15 +12,20 @@ normalisation, so quadratic forms stay in pixel units.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import shutil
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import torch
 import torchvision
+
+from .hashing import sha256_file, sha256_text
+
+#: The datasets the package knows.
+DatasetName = Literal["mnist", "fashion-mnist"]
 
 #: Environment variable that chooses the data directory.
 DATA_ENV = "WBINTERP_DATA"
@@ -68,8 +73,18 @@ FASHION_MNIST = DatasetSpec(
         "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
         "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
     },
-    classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-             "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    classes=(
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
 )
 
 SPECS = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
@@ -105,14 +120,6 @@ def data_dir() -> Path:
     return Path(os.environ.get(DATA_ENV, REPO_ROOT / "data")).expanduser()
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def raw_folder(spec: DatasetSpec, root: Path) -> Path:
     """The folder where torchvision looks for ``spec``'s decompressed files."""
     return Path(root) / spec.torchvision_class / "raw"
@@ -141,29 +148,55 @@ def verify(spec: DatasetSpec, root: Path) -> str:
                 f"Delete it and run `python -m wbinterp data {spec.name}` again."
             )
     joined = "".join(f"{name}:{spec.sha256[name]}\n" for name in sorted(spec.sha256))
-    return hashlib.sha256(joined.encode()).hexdigest()
+    return sha256_text(joined)
 
 
 def install_from(spec: DatasetSpec, source: Path, root: Path) -> None:
     """Decompress the four original ``.gz`` files (or copy plain ones) from ``source``.
 
-    The files land where torchvision looks for them, then are verified. The source
-    folder is only read.
+    Each file is checked against its published SHA-256 before it is moved to where
+    torchvision looks for it, so a bad source leaves nothing behind. The source folder is
+    only read.
     """
     source, folder = Path(source), raw_folder(spec, root)
-    folder.mkdir(parents=True, exist_ok=True)
+    if not source.is_dir():
+        raise DataError(
+            f"{spec.name}: {source} is not a folder; point --from at the folder "
+            f"holding the four original files."
+        )
     for filename in spec.sha256:
         gz, plain = source / f"{filename}.gz", source / filename
+        if not (gz.is_file() or plain.is_file()):
+            raise DataError(
+                f"{spec.name}: neither {gz} nor {plain} exists; "
+                f"point --from at the folder holding the four original files."
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    for filename, expected in spec.sha256.items():
+        gz, plain = source / f"{filename}.gz", source / filename
         tmp = folder / f".{filename}.part"
-        if gz.is_file():
-            with gzip.open(gz, "rb") as src, open(tmp, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-        elif plain.is_file():
-            shutil.copyfile(plain, tmp)
-        else:
-            raise DataError(f"{spec.name}: neither {gz} nor {plain} exists; "
-                            f"point --from at the folder holding the four original files.")
-        os.replace(tmp, folder / filename)
+        try:
+            if gz.is_file():
+                try:
+                    with gzip.open(gz, "rb") as src, open(tmp, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                except (OSError, EOFError) as err:  # not gzip, or cut short
+                    raise DataError(
+                        f"{spec.name}: {gz} is not a complete gzip file ({err}); "
+                        f"copy the original file again."
+                    ) from None
+            else:
+                shutil.copyfile(plain, tmp)
+            actual = sha256_file(tmp)
+            if actual != expected:
+                raise DataError(
+                    f"{spec.name}: {gz if gz.is_file() else plain} does not hold the "
+                    f"original {filename} (sha256 {actual[:12]}…, expected "
+                    f"{expected[:12]}…); copy the original file again."
+                )
+            os.replace(tmp, folder / filename)
+        finally:
+            tmp.unlink(missing_ok=True)
     verify(spec, root)
 
 
@@ -195,9 +228,7 @@ def load_spec(spec: DatasetSpec, root: Path | None = None, download_missing: boo
     try:
         checksum = verify(spec, root)
     except DataError:
-        if not download_missing or any(
-            (raw_folder(spec, root) / f).exists() for f in spec.sha256
-        ):
+        if not download_missing or any((raw_folder(spec, root) / f).exists() for f in spec.sha256):
             raise  # a corrupted file is never silently replaced
         download(spec, root)
         checksum = verify(spec, root)

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import torch
 
-from .bilinear import _check, tie_aware_hits
+from .bilinear import check_shape, tie_aware_hits
 
 
 def logit_effects(w_dec: torch.Tensor, w_head: torch.Tensor) -> torch.Tensor:
@@ -22,14 +22,14 @@ def logit_effects(w_dec: torch.Tensor, w_head: torch.Tensor) -> torch.Tensor:
     the transcoder's analogue of an eigenvalue: how much, and for which class, a
     feature votes when it fires.
     """
-    _check("w_dec", w_dec, (None, None))
-    _check("w_head", w_head, (None, w_dec.shape[0]))
+    check_shape("w_dec", w_dec, (None, None))
+    check_shape("w_head", w_head, (None, w_dec.shape[0]))
     return w_head @ w_dec
 
 
 def class_means(activations: torch.Tensor, labels: torch.Tensor, n_classes: int = 10) -> torch.Tensor:
     """Mean activation of every feature over the images of each class, ``(c, F)``."""
-    _check("activations", activations, (labels.shape[0], None))
+    check_shape("activations", activations, (labels.shape[0], None))
     sums = torch.zeros(n_classes, activations.shape[1], dtype=activations.dtype)
     sums.index_add_(0, labels, activations)
     counts = torch.bincount(labels, minlength=n_classes).clamp_min(1).to(activations.dtype)
@@ -49,7 +49,7 @@ def class_selectivity(activations: torch.Tensor, labels: torch.Tensor, n_classes
 
 def frequency(activations: torch.Tensor) -> torch.Tensor:
     """Fraction of inputs on which each feature fires, ``(F,)``."""
-    _check("activations", activations, (None, None))
+    check_shape("activations", activations, (None, None))
     return (activations > 0).float().mean(0)
 
 
@@ -71,7 +71,7 @@ def importance(activations: torch.Tensor, labels: torch.Tensor, effects: torch.T
 
 def keep_top_n(activations: torch.Tensor, n: int) -> torch.Tensor:
     """Zero all but the ``n`` largest activations of each input (decoder columns have unit norm)."""
-    _check("activations", activations, (None, None))
+    check_shape("activations", activations, (None, None))
     if n < 0:
         raise ValueError(f"n must be non-negative, got {n}")
     if n >= activations.shape[1]:
@@ -81,8 +81,9 @@ def keep_top_n(activations: torch.Tensor, n: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def top_n_accuracy(transcoder, mlp, images: torch.Tensor, labels: torch.Tensor,
-                   ns: list[int]) -> dict[int, float]:
+def top_n_accuracy(
+    transcoder, mlp, images: torch.Tensor, labels: torch.Tensor, ns: list[int]
+) -> dict[int, float]:
     """Spliced accuracy keeping only the top-``n`` active features of each input."""
     acts = transcoder(images).activations
     out = {}
@@ -102,8 +103,14 @@ class ErrorExplanation(NamedTuple):
     """Features typical of the true class that stayed silent: (feature, usual push)."""
 
 
-def explain_error(activations: torch.Tensor, effects: torch.Tensor, typical: torch.Tensor,
-                  predicted: int, true: int, top: int = 3) -> ErrorExplanation:
+def explain_error(
+    activations: torch.Tensor,
+    effects: torch.Tensor,
+    typical: torch.Tensor,
+    predicted: int,
+    true: int,
+    top: int = 3,
+) -> ErrorExplanation:
     """Why one input was classified as ``predicted`` rather than ``true``.
 
     ``activations`` is that input's ``(F,)`` vector, ``effects`` the ``(c, F)``
@@ -113,11 +120,13 @@ def explain_error(activations: torch.Tensor, effects: torch.Tensor, typical: tor
     silent ones whose usual activation on the true class would have pushed back
     hardest.
     """
-    margin = effects[predicted] - effects[true]                      # (F,)
+    margin = effects[predicted] - effects[true]  # (F,)
     push = activations * margin
     active = activations > 0
-    misleading = [(int(i), float(push[i])) for i in push.argsort(descending=True)[:top] if active[i] and push[i] > 0]
-    usual = typical[true] * -margin                                  # how much it would have helped
+    misleading = [
+        (int(i), float(push[i])) for i in push.argsort(descending=True)[:top] if active[i] and push[i] > 0
+    ]
+    usual = typical[true] * -margin  # how much it would have helped
     usual = torch.where(active, torch.zeros_like(usual), usual)
     missing = [(int(i), float(usual[i])) for i in usual.argsort(descending=True)[:top] if usual[i] > 0]
     return ErrorExplanation(predicted, true, misleading, missing)

@@ -14,15 +14,21 @@ the equations; a batch of inputs is a ``(batch, features)`` tensor.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Literal, get_args
+
 import torch
 from torch import nn
+
+from .bilinear import interaction_matrices
+
+ModelKind = Literal["bilinear", "relu"]
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     """The architecture of a classifier."""
 
-    kind: str = "bilinear"
+    kind: ModelKind = "bilinear"
     """``"bilinear"`` for :class:`BilinearMLP` or ``"relu"`` for :class:`ReLUMLP`."""
     d_input: int = 784
     """Input width: 28×28 pixels, flattened."""
@@ -33,13 +39,20 @@ class ModelConfig:
     bias: bool = False
     """Add biases (the paper drops them: "it did not harm performance")."""
 
+    def __post_init__(self) -> None:
+        if self.kind not in get_args(ModelKind):
+            raise ValueError(f"unknown model kind {self.kind!r}; choose one of {get_args(ModelKind)}")
+        for name in ("d_input", "d_hidden", "n_classes"):
+            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def _init_linear(out_features: int, in_features: int) -> nn.Parameter:
     # PyTorch's nn.Linear default (Kaiming-uniform with a=sqrt(5)): U(-1/sqrt(in), 1/sqrt(in)).
-    bound = in_features ** -0.5
+    bound = in_features**-0.5
     return nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
 
 
@@ -75,6 +88,11 @@ class BilinearMLP(nn.Module):
         """``(batch, 784) -> (batch, 10)`` logits."""
         return self.bilinear(self.embed(x)) @ self.w_u.T
 
+    def interaction_matrices(self) -> torch.Tensor:
+        """``(10, d, d)``: the symmetric ``Q_c`` with logit ``c = hᵀ Q_c h`` (no biases), from
+        :func:`wbinterp.bilinear.interaction_matrices` of ``w_l``, ``w_r`` and ``w_u``."""
+        return interaction_matrices(self.w_l, self.w_r, self.w_u)
+
 
 class ReLUMLP(nn.Module):
     """``logits = W_out ReLU(W_in x + b_in) + b_out``."""
@@ -108,21 +126,16 @@ class ReLUMLP(nn.Module):
         return self.head(self.hidden(x))
 
 
-def build(config: ModelConfig) -> nn.Module:
-    """A freshly initialised model for ``config`` (seed torch first for reproducibility)."""
-    if config.kind == "bilinear":
-        return BilinearMLP(config)
-    if config.kind == "relu":
-        return ReLUMLP(config)
-    raise ValueError(f"unknown model kind {config.kind!r}; choose 'bilinear' or 'relu'")
+def new_model(config: ModelConfig) -> nn.Module:
+    """A freshly initialised classifier for ``config`` (seed torch first for reproducibility)."""
+    return {"bilinear": BilinearMLP, "relu": ReLUMLP}[config.kind](config)
 
 
-def from_state_dict(config: ModelConfig, state: dict[str, torch.Tensor]) -> nn.Module:
-    """Rebuild a model from exported weights, checking names and shapes."""
-    model = build(config)
+def load_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
+    """Put ``state`` into ``model`` after checking its names and shapes; returns ``model``."""
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in state.items()}
     if expected != got:
-        raise ValueError(f"weights do not match {config}: expected {expected}, got {got}")
+        raise ValueError(f"weights do not match the model: expected {expected}, got {got}")
     model.load_state_dict(state)
     return model

@@ -23,8 +23,9 @@ def _as_images(images) -> np.ndarray:
     return arr.reshape(-1, 28, 28)
 
 
-def digit_grid(images, titles: Sequence[str] | None = None, ncols: int = 10,
-               cmap: str = "gray_r", size: float = 1.1) -> Figure:
+def digit_grid(
+    images, titles: Sequence[str] | None = None, ncols: int = 10, cmap: str = "gray_r", size: float = 1.1
+) -> Figure:
     """Grid of 28×28 images (rows of ``images`` are flattened pixels in ``[0, 1]``)."""
     arr = _as_images(images)
     nrows = -(-len(arr) // ncols)
@@ -39,9 +40,14 @@ def digit_grid(images, titles: Sequence[str] | None = None, ncols: int = 10,
     return fig
 
 
-def signed_grid(images, titles: Sequence[str] | None = None, ncols: int = 10,
-                size: float = 1.1, row_labels: Sequence[str] | None = None,
-                shared_scale: bool = False) -> Figure:
+def signed_grid(
+    images,
+    titles: Sequence[str] | None = None,
+    ncols: int = 10,
+    size: float = 1.1,
+    row_labels: Sequence[str] | None = None,
+    shared_scale: bool = False,
+) -> Figure:
     """Grid of signed 28×28 images (blue positive, red negative, white zero).
 
     Each image is scaled symmetrically about zero by its own largest magnitude,
@@ -75,15 +81,24 @@ def training_curves(histories: dict[str, dict[str, list[float]]]) -> Figure:
         ax_acc.plot(history["epoch"], np.asarray(history["test_accuracy"]) * 100, label=name)
         ax_loss.plot(history["epoch"], history["train_loss"], label=name)
     ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", yscale="log", title="Training loss (with input noise)")
+    ax_loss.set(
+        xlabel="epoch", ylabel="cross-entropy", yscale="log", title="Training loss (with input noise)"
+    )
     ax_acc.legend()
     fig.tight_layout()
     return fig
 
 
-def curves(x, ys: dict[str, Sequence[float]], xlabel: str, ylabel: str, title: str = "",
-           logx: bool = False, reference: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None,
-           ax=None) -> Figure:
+def curves(
+    x,
+    ys: dict[str, Sequence[float]],
+    xlabel: str,
+    ylabel: str,
+    title: str = "",
+    logx: bool = False,
+    reference: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+    ax=None,
+) -> Figure:
     """Lines of ``ys`` against ``x``; ``reference`` adds quoted numbers as markers."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 3.8))
     for name, y in ys.items():
@@ -112,7 +127,7 @@ def spectra(values, labels: Sequence[str], top: int = 40, title: str = "") -> Fi
         ax.axhline(0, color="black", linewidth=0.5)
         ax.set_title(label, fontsize=9)
         ax.set_xticks([0, len(shown) - 1], [1, len(shown)])
-    for ax in axes.flat[len(vals):]:
+    for ax in axes.flat[len(vals) :]:
         ax.axis("off")
     fig.supxlabel("eigenvector, by |eigenvalue|", fontsize=9)
     fig.supylabel("eigenvalue", fontsize=9)
@@ -122,7 +137,9 @@ def spectra(values, labels: Sequence[str], top: int = 40, title: str = "") -> Fi
     return fig
 
 
-def attack_curves(sweep: dict[str, list[float]], quoted: dict[str, tuple[float, float]] | None = None) -> Figure:
+def attack_curves(
+    sweep: dict[str, list[float]], quoted: dict[str, tuple[float, float]] | None = None
+) -> Figure:
     """Accuracy and target rate against mask strength, masks and shuffled controls.
 
     ``sweep`` is :func:`wbinterp.adversarial.strength_sweep`'s result; ``quoted``
@@ -130,13 +147,30 @@ def attack_curves(sweep: dict[str, list[float]], quoted: dict[str, tuple[float, 
     """
     stds = sweep["std"]
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    ax.plot(stds, 100 * np.array(sweep["accuracy"]), "o-", color="#2166ac", label="eigenvector mask: accuracy")
-    ax.plot(stds, 100 * np.array(sweep["target_rate"]), "s-", color="#b2182b",
-            label="eigenvector mask: classified as target")
-    ax.plot(stds, 100 * np.array(sweep["control_accuracy"]), "o--", color="#6baed6",
-            label="shuffled control: accuracy")
-    ax.plot(stds, 100 * np.array(sweep["control_target_rate"]), "s--", color="#fc9272",
-            label="shuffled control: classified as target")
+    ax.plot(
+        stds, 100 * np.array(sweep["accuracy"]), "o-", color="#2166ac", label="eigenvector mask: accuracy"
+    )
+    ax.plot(
+        stds,
+        100 * np.array(sweep["target_rate"]),
+        "s-",
+        color="#b2182b",
+        label="eigenvector mask: classified as target",
+    )
+    ax.plot(
+        stds,
+        100 * np.array(sweep["control_accuracy"]),
+        "o--",
+        color="#6baed6",
+        label="shuffled control: accuracy",
+    )
+    ax.plot(
+        stds,
+        100 * np.array(sweep["control_target_rate"]),
+        "s--",
+        color="#fc9272",
+        label="shuffled control: classified as target",
+    )
     for (name, (x, y)), marker in zip((quoted or {}).items(), "x+*^"):
         ax.plot([x], [y], marker, color="black", markersize=8, linestyle="none", label=name)
     ax.set(xlabel="mask pixel std σ", ylabel="% of test images", title="Masks from the weights alone")
@@ -158,10 +192,19 @@ def frontier(families: dict[str, list[dict[str, float]]], reference_accuracy: fl
         ax_acc.plot([p[0] for p in pts], [100 * p[2] for p in pts], marker + "-", label=name)
     if reference_accuracy is not None:
         ax_acc.axhline(100 * reference_accuracy, color="gray", linestyle=":", label="MLP itself")
-    ax_fvu.set(xlabel="L0 (active features per image)", ylabel="FVU", xscale="log", yscale="log",
-               title="Reconstruction of the hidden layer")
-    ax_acc.set(xlabel="L0 (active features per image)", ylabel="spliced accuracy (%)", xscale="log",
-               title="Accuracy with the transcoder spliced in")
+    ax_fvu.set(
+        xlabel="L0 (active features per image)",
+        ylabel="FVU",
+        xscale="log",
+        yscale="log",
+        title="Reconstruction of the hidden layer",
+    )
+    ax_acc.set(
+        xlabel="L0 (active features per image)",
+        ylabel="spliced accuracy (%)",
+        xscale="log",
+        title="Accuracy with the transcoder spliced in",
+    )
     for ax in (ax_fvu, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend()
@@ -169,14 +212,21 @@ def frontier(families: dict[str, list[dict[str, float]]], reference_accuracy: fl
     return fig
 
 
-def heatmap(matrix, xlabels: Sequence[str], ylabels: Sequence[str], title: str = "",
-            signed: bool = True, colorbar_label: str = "") -> Figure:
+def heatmap(
+    matrix,
+    xlabels: Sequence[str],
+    ylabels: Sequence[str],
+    title: str = "",
+    signed: bool = True,
+    colorbar_label: str = "",
+) -> Figure:
     """A matrix as a colour grid (diverging and centred at zero when ``signed``)."""
     arr = np.asarray(matrix, dtype=np.float64)
     fig, ax = plt.subplots(figsize=(max(4.0, 0.35 * arr.shape[1] + 2), max(3.0, 0.3 * arr.shape[0] + 1.5)))
     vmax = np.abs(arr).max() or 1.0
-    im = ax.imshow(arr, cmap=DIVERGING if signed else "viridis",
-                   vmin=-vmax if signed else 0, vmax=vmax, aspect="auto")
+    im = ax.imshow(
+        arr, cmap=DIVERGING if signed else "viridis", vmin=-vmax if signed else 0, vmax=vmax, aspect="auto"
+    )
     ax.set_xticks(range(arr.shape[1]), xlabels, rotation=90, fontsize=7)
     ax.set_yticks(range(arr.shape[0]), ylabels, fontsize=8)
     ax.set_title(title, fontsize=10)
@@ -185,7 +235,9 @@ def heatmap(matrix, xlabels: Sequence[str], ylabels: Sequence[str], title: str =
     return fig
 
 
-def histogram(values, bins, xlabel: str, ylabel: str = "features", title: str = "", logx: bool = False) -> Figure:
+def histogram(
+    values, bins, xlabel: str, ylabel: str = "features", title: str = "", logx: bool = False
+) -> Figure:
     """A histogram of ``values``."""
     fig, ax = plt.subplots(figsize=(6.5, 3.5))
     ax.hist(np.asarray(values, dtype=np.float64), bins=bins, color="#2166ac")
@@ -207,8 +259,16 @@ def scatter_by_class(points, labels, class_names: Sequence[str], title: str = ""
         ax.scatter(pts[sel, 0], pts[sel, 1], s=4, color=cmap(c), label=name)
         if sel.any():
             cx, cy = np.median(pts[sel], axis=0)
-            ax.text(cx, cy, name, fontsize=12, weight="bold", ha="center", va="center",
-                    bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none"})
+            ax.text(
+                cx,
+                cy,
+                name,
+                fontsize=12,
+                weight="bold",
+                ha="center",
+                va="center",
+                bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none"},
+            )
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title)
@@ -216,9 +276,15 @@ def scatter_by_class(points, labels, class_names: Sequence[str], title: str = ""
     return fig
 
 
-def budget_curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], xlabel: str, ylabel: str,
-                  baselines: dict[str, float] | None = None, styles: dict[str, dict] | None = None,
-                  title: str = "", logx: bool = True) -> Figure:
+def budget_curves(
+    series: dict[str, tuple[Sequence[float], Sequence[float]]],
+    xlabel: str,
+    ylabel: str,
+    baselines: dict[str, float] | None = None,
+    styles: dict[str, dict] | None = None,
+    title: str = "",
+    logx: bool = True,
+) -> Figure:
     """Lines that each have their own x values, plus dashed horizontal baselines.
 
     ``series`` maps a name to ``(x, y)``; ``baselines`` maps a name to a y value
@@ -232,7 +298,9 @@ def budget_curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], xl
     for name, (x, y) in series.items():
         ax.plot(x, y, **{"marker": "o", "markersize": 3, **styles.get(name, {})}, label=name)
     for name, y in (baselines or {}).items():
-        ax.axhline(y, **{"linestyle": "--", "linewidth": 1, "color": "gray", **styles.get(name, {})}, label=name)
+        ax.axhline(
+            y, **{"linestyle": "--", "linewidth": 1, "color": "gray", **styles.get(name, {})}, label=name
+        )
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     if logx:
         ax.set_xscale("symlog", linthresh=1)
@@ -245,9 +313,12 @@ def budget_curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], xl
     return fig
 
 
-def explanation_rows(digits, digit_titles: Sequence[str],
-                     groups: Sequence[tuple[str, np.ndarray, Sequence[Sequence[str]]]],
-                     size: float = 1.25) -> Figure:
+def explanation_rows(
+    digits,
+    digit_titles: Sequence[str],
+    groups: Sequence[tuple[str, np.ndarray, Sequence[Sequence[str]]]],
+    size: float = 1.25,
+) -> Figure:
     """One row per input: the input (grey) and, per group, a few signed pictures.
 
     ``digits`` is ``(m, 784)`` in ``[0, 1]``. Each group is ``(label, pictures,
@@ -258,12 +329,15 @@ def explanation_rows(digits, digit_titles: Sequence[str],
     digit_arr = _as_images(digits)
     m = len(digit_arr)
     widths = [1] + [np.asarray(pics).shape[1] for _, pics, _ in groups]
-    fig = plt.figure(figsize=(size * sum(widths) + 0.3 * len(groups), size * m * 1.3 + 0.4),
-                     layout="constrained")
+    fig = plt.figure(
+        figsize=(size * sum(widths) + 0.3 * len(groups), size * m * 1.3 + 0.4), layout="constrained"
+    )
     subfigs = np.atleast_1d(fig.subfigures(1, len(widths), width_ratios=widths, wspace=0.02))
     panels = [("input", digit_arr[:, None], [[t] for t in digit_titles], True)]
-    panels += [(label, _as_images(np.asarray(pics).reshape(-1, 784)).reshape(m, -1, 28, 28), titles, False)
-               for label, pics, titles in groups]
+    panels += [
+        (label, _as_images(np.asarray(pics).reshape(-1, 784)).reshape(m, -1, 28, 28), titles, False)
+        for label, pics, titles in groups
+    ]
     for sub, (label, arr, titles, grey) in zip(subfigs, panels):
         axes = sub.subplots(m, arr.shape[1], squeeze=False)
         for r in range(m):
@@ -283,8 +357,13 @@ def explanation_rows(digits, digit_titles: Sequence[str],
     return fig
 
 
-def scatter(series: dict[str, tuple[Sequence[float], Sequence[float]]], xlabel: str, ylabel: str,
-            title: str = "", diagonal: bool = False) -> Figure:
+def scatter(
+    series: dict[str, tuple[Sequence[float], Sequence[float]]],
+    xlabel: str,
+    ylabel: str,
+    title: str = "",
+    diagonal: bool = False,
+) -> Figure:
     """Point clouds ``name -> (x, y)`` on one axis; ``diagonal`` draws ``y = x``."""
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     for name, (x, y) in series.items():

@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
-from typing import NamedTuple
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Literal, NamedTuple, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .train import TrainResult
+
+Activation = Literal["relu", "topk"]
+SaeSource = Literal["outputs", "pairs"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class SparseConfig:
     """Output width: what the decoder predicts (``d_in`` for an SAE)."""
     n_features: int = 2048
     """Dictionary size F."""
-    activation: str = "topk"
+    activation: Activation = "topk"
     """``"relu"`` (sparsity from the L1 penalty) or ``"topk"`` (exactly ``k`` active at most)."""
     k: int = 32
     """Active features per input for ``"topk"``; ignored for ``"relu"``."""
@@ -58,11 +63,103 @@ class SparseConfig:
     seed: int = 0
     """Seeds initialisation and batch order."""
 
+    def __post_init__(self) -> None:
+        if self.activation not in get_args(Activation):
+            raise ValueError(f"activation must be one of {get_args(Activation)}, got {self.activation!r}")
+        for name in ("d_in", "d_out", "n_features", "batch_size"):
+            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if self.activation == "topk" and not 1 <= self.k <= self.n_features:
+            raise ValueError(f"k must be between 1 and n_features={self.n_features}, got {self.k}")
+        if self.l1_coefficient < 0 or not 0 <= self.l1_warmup <= 1 or self.lr <= 0:
+            raise ValueError(
+                f"need l1_coefficient >= 0, 0 <= l1_warmup <= 1 and lr > 0, got "
+                f"{self.l1_coefficient}, {self.l1_warmup} and {self.lr}"
+            )
+        for name in ("resample_every", "dead_steps", "epochs", "seed"):
+            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 0):
+                raise ValueError(f"{name} must be a non-negative integer, got {getattr(self, name)!r}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def with_(self, **changes) -> "SparseConfig":
+    def with_(self, **changes) -> SparseConfig:
         return replace(self, **changes)
+
+
+def _with_sparse(config, changes: dict):
+    """``config`` with some fields changed, those of its :class:`SparseConfig` given by name too."""
+    own = {f.name for f in fields(config)}
+    sparse_changes = {k: changes.pop(k) for k in list(changes) if k not in own}
+    return replace(config, sparse=config.sparse.with_(**sparse_changes), **changes)
+
+
+@dataclass(frozen=True)
+class TranscoderConfig:
+    """A transcoder of the hidden layer of the ReLU MLP that preset ``mlp`` trains."""
+
+    mlp: str
+    """Name of the MLP's preset (its config, not its name, enters the store key)."""
+    sparse: SparseConfig
+    """The transcoder's architecture and training."""
+
+    kind = "transcoder"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.sparse, SparseConfig):
+            raise TypeError(f"sparse must be a SparseConfig, got {type(self.sparse).__name__}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TranscoderConfig:
+        return cls(d["mlp"], SparseConfig(**d["sparse"]))
+
+    def with_(self, **changes) -> TranscoderConfig:
+        """A copy with some fields changed; the sparse config's fields may be given by name."""
+        return _with_sparse(self, changes)
+
+
+@dataclass(frozen=True)
+class SaeConfig:
+    """A sparse autoencoder on the outputs of a bilinear model's layer (before its head)."""
+
+    model: str
+    """Name of the bilinear model's preset."""
+    source: SaeSource
+    """``"outputs"``: the layer's outputs ``g(W_e x)`` on the training images;
+    ``"pairs"``: unit input-pair outputs ``u_ij`` over pixel pairs, from the weights alone."""
+    sparse: SparseConfig
+    """The SAE's architecture and training (``d_in == d_out`` = the model's width)."""
+    n_pairs: int = 0
+    """For ``"pairs"``: how many pixel pairs to sample (the seed is ``sparse.seed``)."""
+
+    kind = "sae"
+
+    def __post_init__(self) -> None:
+        if self.source not in get_args(SaeSource):
+            raise ValueError(f"SAE source must be one of {get_args(SaeSource)}, got {self.source!r}")
+        if not isinstance(self.sparse, SparseConfig):
+            raise TypeError(f"sparse must be a SparseConfig, got {type(self.sparse).__name__}")
+        if self.sparse.d_in != self.sparse.d_out:
+            raise ValueError(
+                f"an SAE reconstructs its input: need d_in == d_out, got "
+                f"{self.sparse.d_in} and {self.sparse.d_out}"
+            )
+        if self.source == "pairs" and self.n_pairs < 1:
+            raise ValueError(f"an SAE on input pairs needs n_pairs >= 1, got {self.n_pairs}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SaeConfig:
+        return cls(d["model"], d["source"], SparseConfig(**d["sparse"]), d.get("n_pairs", 0))
+
+    def with_(self, **changes) -> SaeConfig:
+        """A copy with some fields changed; the sparse config's fields may be given by name."""
+        return _with_sparse(self, changes)
 
 
 class SparseOutput(NamedTuple):
@@ -74,16 +171,14 @@ class SparseOutput(NamedTuple):
     """``(batch, F)`` encoder outputs before σ."""
 
 
-class Transcoder(nn.Module):
-    """``ŷ = W_dec σ(W_enc (x − b_pre) + b_enc) + b_dec``; an SAE when ``d_in == d_out``."""
+class SparseCoder(nn.Module):
+    """``ŷ = W_dec σ(W_enc (x − b_pre) + b_enc) + b_dec``: a transcoder, or an SAE when it
+    is trained to reconstruct its input."""
 
-    def __init__(self, config: SparseConfig, b_pre: torch.Tensor | None = None,
-                 b_dec: torch.Tensor | None = None) -> None:
+    def __init__(
+        self, config: SparseConfig, b_pre: torch.Tensor | None = None, b_dec: torch.Tensor | None = None
+    ) -> None:
         super().__init__()
-        if config.activation not in ("relu", "topk"):
-            raise ValueError(f"activation must be 'relu' or 'topk', got {config.activation!r}")
-        if config.activation == "topk" and not 1 <= config.k <= config.n_features:
-            raise ValueError(f"k must be between 1 and n_features={config.n_features}, got {config.k}")
         self.config = config
         w_dec = torch.randn(config.d_out, config.n_features)
         w_dec /= w_dec.norm(dim=0, keepdim=True)
@@ -92,7 +187,7 @@ class Transcoder(nn.Module):
         if config.d_in == config.d_out:
             w_enc = w_dec.T.clone()
         else:
-            w_enc = torch.randn(config.n_features, config.d_in) / config.d_in ** 0.5
+            w_enc = torch.randn(config.n_features, config.d_in) / config.d_in**0.5
         self.w_enc = nn.Parameter(w_enc)
         self.b_enc = nn.Parameter(torch.zeros(config.n_features))
         self.b_dec = nn.Parameter(torch.zeros(config.d_out) if b_dec is None else b_dec.clone())
@@ -135,8 +230,10 @@ def fvu(target: torch.Tensor, prediction: torch.Tensor) -> float:
     run over every example and dimension, not per example.
     """
     if target.shape != prediction.shape or target.ndim != 2:
-        raise ValueError(f"target and prediction must have the same (n, d) shape, "
-                         f"got {tuple(target.shape)} and {tuple(prediction.shape)}")
+        raise ValueError(
+            f"target and prediction must have the same (n, d) shape, "
+            f"got {tuple(target.shape)} and {tuple(prediction.shape)}"
+        )
     residual = (target - prediction).double().square().sum()
     variance = (target - target.mean(0)).double().square().sum()
     if variance == 0:
@@ -163,27 +260,25 @@ def firing_stats(activations: torch.Tensor, dense_threshold: float = 0.1) -> dic
     }
 
 
-class TranscoderRun(NamedTuple):
-    model: Transcoder
-    history: dict[str, list[float]]
-    seconds: float
-
-
-def train_sparse(config: SparseConfig, inputs: torch.Tensor, targets: torch.Tensor,
-                 device: torch.device | str = "cpu") -> TranscoderRun:
-    """Train a transcoder to map ``inputs`` (n, d_in) to ``targets`` (n, d_out).
+def train_sparse(
+    config: SparseConfig, inputs: torch.Tensor, targets: torch.Tensor, device: torch.device | str = "cpu"
+) -> TrainResult:
+    """Train a sparse coder to map ``inputs`` (n, d_in) to ``targets`` (n, d_out) (an SAE:
+    ``targets`` is ``inputs``).
 
     Loss: ``‖y − ŷ‖² / mean‖y − ȳ‖²`` (so 1.0 is the mean predictor), plus the
     L1 penalty when ``l1_coefficient > 0``. Dead features are resampled
     (:func:`resample_dead`) every ``resample_every`` steps.
     """
     if inputs.shape != (inputs.shape[0], config.d_in) or targets.shape != (inputs.shape[0], config.d_out):
-        raise ValueError(f"inputs must be (n, {config.d_in}) and targets (n, {config.d_out}), "
-                         f"got {tuple(inputs.shape)} and {tuple(targets.shape)}")
+        raise ValueError(
+            f"inputs must be (n, {config.d_in}) and targets (n, {config.d_out}), "
+            f"got {tuple(inputs.shape)} and {tuple(targets.shape)}"
+        )
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     device = torch.device(device)
-    model = Transcoder(config, b_pre=inputs.mean(0), b_dec=targets.mean(0))
+    model = SparseCoder(config, b_pre=inputs.mean(0), b_dec=targets.mean(0))
     # Start feature i as a matched pair: its encoder row a centred training input,
     # its decoder column that input's centred target. Every feature then fires on
     # the inputs that resemble its example and writes what they need from the start.
@@ -194,13 +289,14 @@ def train_sparse(config: SparseConfig, inputs: torch.Tensor, targets: torch.Tens
         model.w_dec.copy_((cols / cols.norm(dim=1, keepdim=True).clamp_min(1e-8)).T)
     model = model.to(device)
     inputs, targets = inputs.to(device), targets.to(device)
-    scale = (targets - targets.mean(0)).square().sum(1).mean()       # mean ‖y − ȳ‖²
+    scale = (targets - targets.mean(0)).square().sum(1).mean()  # mean ‖y − ȳ‖²
     n = inputs.shape[0]
     steps_per_epoch = n // config.batch_size
     total = steps_per_epoch * config.epochs
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, total) / max(total, 1))))
+        opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, total) / max(total, 1)))
+    )
     since_fired = torch.zeros(config.n_features, dtype=torch.long, device=device)
     history: dict[str, list[float]] = {"epoch": [], "fvu": [], "l0": [], "resampled": []}
     start, step = time.perf_counter(), 0
@@ -208,7 +304,7 @@ def train_sparse(config: SparseConfig, inputs: torch.Tensor, targets: torch.Tens
         order = torch.randperm(n, generator=gen).to(device)
         sum_mse, sum_l0 = 0.0, 0.0
         for b in range(steps_per_epoch):
-            idx = order[b * config.batch_size:(b + 1) * config.batch_size]
+            idx = order[b * config.batch_size : (b + 1) * config.batch_size]
             x, y = inputs[idx], targets[idx]
             out = model(x)
             residual = y - out.output
@@ -229,8 +325,12 @@ def train_sparse(config: SparseConfig, inputs: torch.Tensor, targets: torch.Tens
             sum_l0 += (out.activations > 0).sum(1).float().mean().item()
             step += 1
             dead = since_fired > config.dead_steps
-            if (config.resample_every and step % config.resample_every == 0
-                    and step < 0.75 * total and dead.any()):
+            if (
+                config.resample_every
+                and step % config.resample_every == 0
+                and step < 0.75 * total
+                and dead.any()
+            ):
                 resample_dead(model, opt, dead, x, y, gen)
                 since_fired[dead] = 0
                 history["resampled"].append(int(dead.sum()))
@@ -238,12 +338,18 @@ def train_sparse(config: SparseConfig, inputs: torch.Tensor, targets: torch.Tens
         history["fvu"].append(sum_mse / steps_per_epoch)
         history["l0"].append(sum_l0 / steps_per_epoch)
     model.eval()
-    return TranscoderRun(model.cpu(), history, time.perf_counter() - start)
+    return TrainResult(model.cpu(), history, time.perf_counter() - start)
 
 
 @torch.no_grad()
-def resample_dead(model: Transcoder, opt: torch.optim.Optimizer, dead: torch.Tensor,
-                  x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> None:
+def resample_dead(
+    model: SparseCoder,
+    opt: torch.optim.Optimizer,
+    dead: torch.Tensor,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    gen: torch.Generator,
+) -> None:
     """Re-initialise dead features on the inputs of the batch that are predicted worst.
 
     Each dead feature's encoder row becomes a centred input (at the live rows'
@@ -266,8 +372,13 @@ def resample_dead(model: Transcoder, opt: torch.optim.Optimizer, dead: torch.Ten
 
 
 @torch.no_grad()
-def evaluate_transcoder(transcoder: Transcoder, mlp: nn.Module, images: torch.Tensor,
-                        labels: torch.Tensor, mean_hidden: torch.Tensor | None = None) -> dict[str, float]:
+def evaluate_transcoder(
+    transcoder: SparseCoder,
+    mlp: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    mean_hidden: torch.Tensor | None = None,
+) -> dict[str, float]:
     """Every metric of a transcoder spliced into ``mlp`` (which needs ``hidden`` and ``head``).
 
     * ``l0``, ``dead``/``dense`` counts and fractions, over the whole set;
@@ -291,7 +402,10 @@ def evaluate_transcoder(transcoder: Transcoder, mlp: nn.Module, images: torch.Te
         "fvu": fvu(hidden, out.output),
         "accuracy": (logits.argmax(-1) == labels).float().mean().item(),
         "spliced_accuracy": (spliced.argmax(-1) == labels).float().mean().item(),
-        "ce_orig": ce_orig, "ce_spliced": ce_tc, "ce_zero": ce_zero, "ce_mean": ce_mean,
+        "ce_orig": ce_orig,
+        "ce_spliced": ce_tc,
+        "ce_zero": ce_zero,
+        "ce_mean": ce_mean,
         "loss_recovered_zero": (ce_zero - ce_tc) / (ce_zero - ce_orig),
         "loss_recovered_mean": (ce_mean - ce_tc) / (ce_mean - ce_orig),
     }

@@ -1,5 +1,5 @@
-"""Sphinx extension for the book's site: offline maths, no duplicated scripts, notebooks
-to run (Colab, download), and the student edition.
+"""Sphinx extension for the book's site: offline maths, no duplicated scripts, menu
+buttons that work, notebooks to run (Colab, download), and the student edition.
 
 **MathJax.** The book must render its maths offline (a reader on a train, a classroom behind
 a firewall, CI without internet). MathJax 3.2.2 comes from the PyPI package
@@ -12,17 +12,21 @@ Sphinx reads sources; when that happens twice in one build, every page declares
 ``const THEBE_JS_URL`` twice and the browser reports a JavaScript error. Pages
 get each distinct script once.
 
+**Menu buttons.** pydata-sphinx-theme 0.17 wires only the first menu button of a page,
+and under sphinx-book-theme 1.3 that one is a hidden duplicate, so the visible ☰ and
+"Contents" buttons did nothing. ``static/wbbook-toggles.js`` forwards their clicks.
+
 **Notebooks to run.** Colab opens only ``.ipynb`` files, and the book commits none
 (chapters are MyST Markdown, jupytext's ``md:myst``). At the end of an HTML build,
 :func:`write_notebooks` converts every chapter into ``_notebooks/<docname>.ipynb``
 in the site, with a first cell that installs the package from the repository
 (:func:`install_cell`) when it is missing. The publishing workflow pushes that folder
-to the ``notebooks`` branch (config value ``wbinterp_notebooks_branch``), and each
+to the ``notebooks`` branch (config value ``wbbook_notebooks_branch``), and each
 page's Colab button is pointed there (:func:`colab_url`); the download menu offers
 the same notebook. Binder needs none of this: it opens the ``.md`` files through
 jupytext (see ``binder/``).
 
-**Student edition.** With ``wbinterp_edition = "student"`` (``make book-student``;
+**Student edition.** With ``wbbook_edition = "student"`` (``make book-student``;
 sphinx-exercise's ``hide_solutions: true`` means the same) every solution, plain or
 gated, is replaced by a short note (:class:`HideSolutions`), the generated notebooks
 lose their solution blocks (:func:`strip_solutions`), and everything that would still
@@ -30,7 +34,7 @@ show them is left out of the site: the copied sources, the executed notebooks an
 the launch buttons (Binder and Colab open the repository's files, solutions
 included).
 
-Add ``wbinterp.sphinx_site`` to ``extra_extensions``.
+Add ``wbbook.site`` to ``extra_extensions``.
 """
 
 from __future__ import annotations
@@ -76,6 +80,16 @@ def _stage(app) -> None:
     app.config.html_static_path.append(str(staging))
 
 
+#: The extension's own static files (``static/``): the script that makes the menu buttons work.
+STATIC = Path(__file__).parent / "static"
+TOGGLES = "wbbook-toggles.js"
+
+
+def _add_static(app) -> None:
+    app.config.html_static_path.append(str(STATIC))
+    app.add_js_file(TOGGLES, loading_method="defer")
+
+
 def _point_at_local_copy(app, config) -> None:
     config.mathjax_path = f"mathjax/{COMPONENT}"
 
@@ -89,7 +103,7 @@ def _drop_duplicate_listeners(app, event: str) -> None:
             seen.add(listener.handler)
             unique.append(listener)
     if len(unique) < len(listeners):
-        logger.info(f"[wbinterp] dropped {len(listeners) - len(unique)} duplicate {event} listener(s)")
+        logger.info(f"[wbbook] dropped {len(listeners) - len(unique)} duplicate {event} listener(s)")
     listeners[:] = unique
 
 
@@ -98,8 +112,10 @@ def _unique_scripts(app, pagename, templatename, context, doctree) -> None:
     for script in context.get("script_files", []):
         # the same file or inline body (an inline script's filename is None or ''),
         # whatever priority it was registered with
-        key = (str(getattr(script, "filename", script) or ""),
-               repr(sorted(getattr(script, "attributes", {}).items())))
+        key = (
+            str(getattr(script, "filename", script) or ""),
+            repr(sorted(getattr(script, "attributes", {}).items())),
+        )
         if key not in seen:
             seen.add(key)
             scripts.append(script)
@@ -125,8 +141,9 @@ def github_repo(url: str) -> tuple[str, str]:
     return parts[0], parts[1].removesuffix(".git")
 
 
-def colab_url(repository_url: str, branch: str, docname: str,
-              colab: str = "https://colab.research.google.com") -> str:
+def colab_url(
+    repository_url: str, branch: str, docname: str, colab: str = "https://colab.research.google.com"
+) -> str:
     """Colab's address for ``<docname>.ipynb`` on ``branch`` of the GitHub repository."""
     owner, name = github_repo(repository_url)
     return f"{colab.rstrip('/')}/github/{owner}/{name}/blob/{branch}/{docname}.ipynb"
@@ -157,7 +174,7 @@ if missing:
 if not (Path(importlib.util.find_spec("wbinterp").origin).parents[2] / "_toc.yml").is_file():
     # installed from git, not a checkout: MNIST and the trained models go beside this notebook
     os.environ.setdefault("WBINTERP_DATA", os.path.abspath("data"))
-    os.environ.setdefault("WBINTERP_CACHE", os.path.abspath("_cache/models"))"""
+    os.environ.setdefault("WBINTERP_STORE", os.path.abspath("_store"))"""
 
 
 def _closing_fence(lines: list[str], start: int, fence: str) -> int:
@@ -220,8 +237,9 @@ def chapter_notebook(text: str, install_source: str, student: bool = False):
     return nb
 
 
-def write_notebooks(sources: dict[str, Path], out_dir: Path, install_source: str,
-                    student: bool = False) -> list[Path]:
+def write_notebooks(
+    sources: dict[str, Path], out_dir: Path, install_source: str, student: bool = False
+) -> list[Path]:
     """Write ``out_dir/<docname>.ipynb`` for each ``docname: source`` pair; return the paths."""
     import nbformat
 
@@ -237,8 +255,9 @@ def write_notebooks(sources: dict[str, Path], out_dir: Path, install_source: str
 
 def _is_chapter(app, docname: str) -> bool:
     """A MyST Markdown notebook (jupytext front matter with a kernelspec)."""
-    return ("kernelspec" in app.env.metadata.get(docname, {})
-            and Path(app.env.doc2path(docname)).suffix == ".md")
+    return (
+        "kernelspec" in app.env.metadata.get(docname, {}) and Path(app.env.doc2path(docname)).suffix == ".md"
+    )
 
 
 def _theme(app) -> dict:
@@ -246,18 +265,18 @@ def _theme(app) -> dict:
 
 
 def _student(app) -> bool:
-    return app.config.wbinterp_edition == "student"
+    return app.config.wbbook_edition == "student"
 
 
 def _set_edition(app, config) -> None:
-    if config.wbinterp_edition not in EDITIONS:
-        raise ValueError(f"wbinterp_edition must be one of {EDITIONS}, not {config.wbinterp_edition!r}")
-    if config.wbinterp_edition == "student" or config.hide_solutions:
-        config.wbinterp_edition = "student"
+    if config.wbbook_edition not in EDITIONS:
+        raise ValueError(f"wbbook_edition must be one of {EDITIONS}, not {config.wbbook_edition!r}")
+    if config.wbbook_edition == "student" or config.hide_solutions:
+        config.wbbook_edition = "student"
         # sphinx-exercise's own hide_solutions (1.2) drops a gated solution's start but keeps
         # its content, and then fails on the orphaned end node: HideSolutions does the hiding.
         config.hide_solutions = False
-        config.html_copy_source = False   # the sources hold the solutions
+        config.html_copy_source = False  # the sources hold the solutions
 
 
 class HideSolutions(SphinxTransform):
@@ -271,7 +290,7 @@ class HideSolutions(SphinxTransform):
     default_priority = 11
 
     def apply(self, **kwargs) -> None:
-        if self.config.wbinterp_edition != "student":
+        if self.config.wbbook_edition != "student":
             return
         from sphinx_exercise.nodes import solution_end_node, solution_node, solution_start_node
 
@@ -279,7 +298,7 @@ class HideSolutions(SphinxTransform):
             note = nodes.paragraph()
             note += nodes.emphasis(text=STUDENT_NOTE.strip("*"))
             node.replace_self(note)
-        for kind in (solution_start_node, solution_end_node):   # unmatched gates, if any
+        for kind in (solution_start_node, solution_end_node):  # unmatched gates, if any
             if any(True for _ in self.document.findall(kind)):
                 raise ValueError(f"{self.env.docname}: a gated solution was left unmerged")
 
@@ -300,24 +319,31 @@ def _adjust_buttons(app, pagename, templatename, context, doctree) -> None:
             colab = theme.get("launch_buttons", {}).get("colab_url") or "https://colab.research.google.com"
             for button in launch["buttons"]:
                 if button.get("text") == "Colab":
-                    button["url"] = colab_url(theme["repository_url"],
-                                              app.config.wbinterp_notebooks_branch, pagename, colab)
+                    button["url"] = colab_url(
+                        theme["repository_url"], app.config.wbbook_notebooks_branch, pagename, colab
+                    )
     if download is not None:
         if _student(app):
-            download["buttons"] = [b for b in download["buttons"] if b.get("label") not in
-                                   ("download-notebook-button", "download-source-button")]
+            download["buttons"] = [
+                b
+                for b in download["buttons"]
+                if b.get("label") not in ("download-notebook-button", "download-source-button")
+            ]
         for button in download["buttons"]:
             if button.get("label") == "download-notebook-button":
                 button["text"] = ".ipynb (with outputs)"
                 button["tooltip"] = "Download the notebook as executed for this site"
-        download["buttons"].insert(0, {
-            "type": "link",
-            "url": context["pathto"](f"{NOTEBOOKS}/{pagename}.ipynb", 1),
-            "text": ".ipynb (to run)",
-            "tooltip": "Download a notebook that installs the book's package and runs anywhere",
-            "icon": "fas fa-code",
-            "label": "download-runnable-notebook-button",
-        })
+        download["buttons"].insert(
+            0,
+            {
+                "type": "link",
+                "url": context["pathto"](f"{NOTEBOOKS}/{pagename}.ipynb", 1),
+                "text": ".ipynb (to run)",
+                "tooltip": "Download a notebook that installs the book's package and runs anywhere",
+                "icon": "fas fa-code",
+                "label": "download-runnable-notebook-button",
+            },
+        )
 
 
 def redirect_with_icon(outdir: Path, favicon: str | None) -> bool:
@@ -336,7 +362,8 @@ def redirect_with_icon(outdir: Path, favicon: str | None) -> bool:
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">\n'
         f'<link rel="icon" href="_static/{Path(favicon).name}">\n'
         f'<meta http-equiv="Refresh" content="0; url={match[1]}">\n'
-        f'</head><body><a href="{match[1]}">{match[1]}</a></body></html>\n')
+        f'</head><body><a href="{match[1]}">{match[1]}</a></body></html>\n'
+    )
     return True
 
 
@@ -347,7 +374,7 @@ def _finish(app, exception) -> None:
     install = install_cell(theme["repository_url"], theme.get("repository_branch") or "main")
     chapters = {d: Path(app.env.doc2path(d)) for d in app.env.found_docs if _is_chapter(app, d)}
     written = write_notebooks(chapters, Path(app.outdir) / NOTEBOOKS, install, student=_student(app))
-    logger.info(f"[wbinterp] wrote {len(written)} notebooks to {NOTEBOOKS}/")
+    logger.info(f"[wbbook] wrote {len(written)} notebooks to {NOTEBOOKS}/")
     redirect_with_icon(Path(app.outdir), app.config.html_favicon)
     if _student(app):
         # the theme copies each executed notebook (solutions included) into _sources/
@@ -355,12 +382,13 @@ def _finish(app, exception) -> None:
 
 
 def setup(app):
-    app.add_config_value("wbinterp_edition", "full", "env", [str])
-    app.add_config_value("wbinterp_notebooks_branch", "notebooks", "html", [str])
+    app.add_config_value("wbbook_edition", "full", "env", [str])
+    app.add_config_value("wbbook_notebooks_branch", "notebooks", "html", [str])
     app.connect("config-inited", _point_at_local_copy)
     app.connect("config-inited", _set_edition)
     app.add_transform(HideSolutions)
     app.connect("builder-inited", _stage)
+    app.connect("builder-inited", _add_static)
     # early: html-page-context stops at the first handler that returns a template name
     app.connect("html-page-context", _unique_scripts, priority=100)
     # after sphinx-book-theme has made its header buttons (priority 501)

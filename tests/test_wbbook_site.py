@@ -12,7 +12,7 @@ import nbformat
 import pytest
 import yaml
 
-from wbinterp import build, sphinx_site
+from wbbook import site as sphinx_site
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO = "https://github.com/wbinterp/wbinterp-book"
@@ -88,6 +88,7 @@ def _config() -> dict:
 
 # --- URLs and the install cell ---------------------------------------------------------
 
+
 def test_github_repo_parses_and_rejects():
     assert sphinx_site.github_repo(REPO) == ("wbinterp", "wbinterp-book")
     assert sphinx_site.github_repo(REPO + ".git/") == ("wbinterp", "wbinterp-book")
@@ -97,26 +98,28 @@ def test_github_repo_parses_and_rejects():
 
 
 def test_colab_url_points_at_the_notebooks_branch():
-    assert (sphinx_site.colab_url(REPO, "notebooks", "book/04_low_rank")
-            == "https://colab.research.google.com/github/wbinterp/wbinterp-book/blob/notebooks/"
-               "book/04_low_rank.ipynb")
+    assert (
+        sphinx_site.colab_url(REPO, "notebooks", "book/04_low_rank")
+        == "https://colab.research.google.com/github/wbinterp/wbinterp-book/blob/notebooks/"
+        "book/04_low_rank.ipynb"
+    )
 
 
 def test_install_cell_installs_the_package_from_the_configured_repository():
     config = _config()
     source = sphinx_site.install_cell(config["repository"]["url"], config["repository"]["branch"])
     compile(source, "install-cell", "exec")
-    assert ('"wbinterp @ git+https://github.com/wbinterp/wbinterp-book.git@main#subdirectory=code"'
-            in source)
+    assert '"wbinterp @ git+https://github.com/wbinterp/wbinterp-book.git@main#subdirectory=code"' in source
 
 
 def _run_cell(source, monkeypatch, missing=()):
     calls = []
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name in missing else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name in missing else real_find_spec(name, *a)
+    )
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
-    for name in ("WBINTERP_DATA", "WBINTERP_CACHE"):
+    for name in ("WBINTERP_DATA", "WBINTERP_STORE"):
         monkeypatch.delenv(name, raising=False)
     exec(compile(source, "install-cell", "exec"), {})
     return calls
@@ -126,7 +129,8 @@ def test_install_cell_does_nothing_in_a_checkout(monkeypatch):
     calls = _run_cell(sphinx_site.install_cell(REPO, "main"), monkeypatch)
     assert calls == []
     import os
-    assert "WBINTERP_DATA" not in os.environ      # the checkout's data/ and _cache/ stay in use
+
+    assert "WBINTERP_DATA" not in os.environ  # the checkout's data/ and _store/ stay in use
 
 
 def test_install_cell_installs_only_what_is_missing(monkeypatch):
@@ -135,6 +139,7 @@ def test_install_cell_installs_only_what_is_missing(monkeypatch):
 
 
 # --- notebooks and the student edition ---------------------------------------------------
+
 
 def test_strip_solutions_removes_gated_and_plain_solutions():
     stripped = sphinx_site.strip_solutions(CHAPTER)
@@ -174,12 +179,16 @@ def test_student_notebook_has_no_solutions():
 
 
 def test_every_chapter_converts(tmp_path):
-    chapters = {f"book/{p.stem}": p for p in sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))
-                if p.read_text().startswith("---\njupytext:")}
+    chapters = {
+        f"book/{p.stem}": p
+        for p in sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))
+        if p.read_text().startswith("---\njupytext:")
+    }
     assert chapters
     written = sphinx_site.write_notebooks(chapters, tmp_path, "pass", student=True)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == sorted(
-        f"{d}.ipynb" for d in chapters)
+        f"{d}.ipynb" for d in chapters
+    )
     for path in written:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
@@ -187,6 +196,7 @@ def test_every_chapter_converts(tmp_path):
 
 
 # --- a real Sphinx build with the theme's launch buttons ------------------------------------
+
 
 def _sphinx_build(tmp_path, edition, **overrides):
     from sphinx.application import Sphinx
@@ -196,17 +206,32 @@ def _sphinx_build(tmp_path, edition, **overrides):
     (src / "book" / "ch.md").write_text(CHAPTER)
     (src / "index.md").write_text("# Home\n\n```{toctree}\nbook/ch\n```\n")
     out = tmp_path / edition
-    app = Sphinx(str(src), None, str(out / "html"), str(out / "doctrees"), "html", status=None,
-                 warning=None, freshenv=True, confoverrides={
-                     "extensions": ["myst_nb", "sphinx_exercise", "sphinx_book_theme",
-                                    "wbinterp.sphinx_site"],
-                     "nb_execution_mode": "off", "html_theme": "sphinx_book_theme",
-                     "wbinterp_edition": edition,
-                     "html_theme_options": {
-                         "repository_url": REPO, "repository_branch": "main", "path_to_docs": "",
-                         "launch_buttons": {"binderhub_url": "https://mybinder.org",
-                                            "colab_url": "https://colab.research.google.com"}},
-                     **overrides})
+    app = Sphinx(
+        str(src),
+        None,
+        str(out / "html"),
+        str(out / "doctrees"),
+        "html",
+        status=None,
+        warning=None,
+        freshenv=True,
+        confoverrides={
+            "extensions": ["myst_nb", "sphinx_exercise", "sphinx_book_theme", "wbbook.site"],
+            "nb_execution_mode": "off",
+            "html_theme": "sphinx_book_theme",
+            "wbbook_edition": edition,
+            "html_theme_options": {
+                "repository_url": REPO,
+                "repository_branch": "main",
+                "path_to_docs": "",
+                "launch_buttons": {
+                    "binderhub_url": "https://mybinder.org",
+                    "colab_url": "https://colab.research.google.com",
+                },
+            },
+            **overrides,
+        },
+    )
     app.build()
     return out / "html"
 
@@ -214,14 +239,16 @@ def _sphinx_build(tmp_path, edition, **overrides):
 def test_sphinx_build_writes_notebooks_and_points_colab_at_them(tmp_path):
     html = _sphinx_build(tmp_path, "full")
     page = (html / "book" / "ch.html").read_text()
-    assert ('href="https://colab.research.google.com/github/wbinterp/wbinterp-book/blob/notebooks/'
-            'book/ch.ipynb"' in page)
+    assert (
+        'href="https://colab.research.google.com/github/wbinterp/wbinterp-book/blob/notebooks/'
+        'book/ch.ipynb"' in page
+    )
     assert "https://mybinder.org/v2/gh/wbinterp/wbinterp-book/main?urlpath=tree/book/ch.md" in page
     assert 'href="../_notebooks/book/ch.ipynb"' in page
     nb = nbformat.read(html / "_notebooks" / "book" / "ch.ipynb", as_version=4)
     assert "git+https://github.com/wbinterp/wbinterp-book.git@main" in nb.cells[1].source
     assert any("answer = 42" in c.source for c in nb.cells)
-    assert not (html / "_notebooks" / "index.ipynb").exists()     # not a notebook page
+    assert not (html / "_notebooks" / "index.ipynb").exists()  # not a notebook page
 
 
 def test_student_edition_leaves_solutions_out_of_the_site(tmp_path):
@@ -242,7 +269,7 @@ def test_hide_solutions_means_the_student_edition(tmp_path):
 
 
 def test_unknown_edition_is_an_error(tmp_path):
-    with pytest.raises(Exception, match="wbinterp_edition"):
+    with pytest.raises(Exception, match="wbbook_edition"):
         _sphinx_build(tmp_path, "teacher")
 
 
@@ -254,52 +281,11 @@ def test_redirect_page_gets_the_favicon(tmp_path):
     page = index.read_text()
     assert '<link rel="icon" href="_static/favicon.svg">' in page
     assert 'content="0; url=book/00_preface.html"' in page
-    assert not sphinx_site.redirect_with_icon(tmp_path, "book/_static/favicon.svg")   # a real page: kept
-
-
-# --- build.py: the student edition and the PDF ----------------------------------------------
-
-def test_edition_settings_share_the_execution_cache(tmp_path):
-    settings = build.edition_settings(tmp_path, "student", ["-n", "-W", "--keep-going"])
-    assert settings["outputdir"] == tmp_path / "_build" / "student" / "html"
-    assert settings["builder"] == "html"
-    assert settings["warningiserror"] and settings["keep_going"]
-    overrides = settings["confoverrides"]
-    assert overrides["nitpicky"] is True and overrides["wbinterp_edition"] == "student"
-    assert overrides["nb_execution_cache_path"] == str(tmp_path / "_build" / ".jupyter_cache")
-    assert overrides["external_toc_path"] == (tmp_path / "_toc.yml").as_posix()
-    pdf = build.edition_settings(tmp_path, "pdf", [])
-    assert pdf["builder"] == "singlehtml" and "nitpicky" not in pdf["confoverrides"]
-    assert "warningiserror" not in pdf
-
-
-def test_edition_rejects_unknown_flags(tmp_path):
-    with pytest.raises(SystemExit, match="--builder"):
-        build.edition_settings(tmp_path, "student", ["--builder"])
-
-
-def test_one_edition_at_a_time():
-    with pytest.raises(SystemExit, match="one of"):
-        build.main(["--student", "--pdf"])
-
-
-def test_single_page_is_copied_to_the_site_root(tmp_path):
-    (tmp_path / "book").mkdir()
-    (tmp_path / "book" / "00_preface.html").write_text("<p>all chapters</p>")
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/00_preface\n")
-    page = build.single_page(tmp_path, tmp_path / "_toc.yml")
-    assert page == tmp_path / "book.html" and page.read_text() == "<p>all chapters</p>"
-
-
-@pytest.mark.skipif(build.chromium() is None or importlib.util.find_spec("playwright") is None,
-                    reason="needs Chromium and Playwright")
-def test_print_pdf(tmp_path):
-    (tmp_path / "index.html").write_text("<html><body><h1>Book</h1><p>Text.</p></body></html>")
-    pdf = build.print_pdf(tmp_path, tmp_path / "out" / "book.pdf")
-    assert pdf.read_bytes().startswith(b"%PDF")
+    assert not sphinx_site.redirect_with_icon(tmp_path, "book/_static/favicon.svg")  # a real page: kept
 
 
 # --- configuration: one repository, Binder, publishing --------------------------------------
+
 
 def test_config_names_one_repository_and_its_pages_site():
     config = _config()
@@ -310,8 +296,14 @@ def test_config_names_one_repository_and_its_pages_site():
     assert buttons["binderhub_url"] == "https://mybinder.org"
     assert buttons["colab_url"] == "https://colab.research.google.com"
     # nothing else spells the repository out
-    for path in ["binder/postBuild", "binder/requirements.txt", ".github/workflows/pages.yml",
-                 "Makefile", "code/wbinterp/sphinx_site.py", "code/wbinterp/build.py"]:
+    for path in [
+        "binder/postBuild",
+        "binder/requirements.txt",
+        ".github/workflows/pages.yml",
+        "Makefile",
+        "book/_ext/wbbook/site.py",
+        "book/_ext/wbbook/build.py",
+    ]:
         assert f"{owner}/{name}" not in (ROOT / path).read_text(), path
 
 
@@ -332,34 +324,10 @@ def test_binder_has_cpu_torch_at_the_pinned_versions_and_jupytext():
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in text
     for package in ["jupytext", "myst-nb", "numpy", "matplotlib", "scikit-learn"]:
         assert re.search(rf"^{package}\b", text, re.M), package
-    assert "-e" not in text.split()          # a path here would be relative to the repository root
+    assert "-e" not in text.split()  # a path here would be relative to the repository root
     post = ROOT / "binder" / "postBuild"
     assert post.stat().st_mode & 0o111
     assert "pip install --no-cache-dir --no-deps -e ./code" in post.read_text()
-
-
-def test_pages_workflow_builds_with_make_book_and_deploys():
-    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
-    steps = workflow["jobs"]["build"]["steps"]
-    uses = {s.get("uses", "").split("@")[0]: s for s in steps}
-    assert uses["actions/setup-python"]["with"]["python-version"] == "3.11"
-    assert any(s.get("run") == "make book" for s in steps)
-    assert uses["actions/upload-pages-artifact"]["with"]["path"] == "_build/html"
-    cached = "\n".join(str(s.get("with", {}).get("path", "")) for s in steps
-                       if s.get("uses", "").startswith("actions/cache"))
-    assert "_cache" in cached and "data" in cached
-    deploy = workflow["jobs"]["deploy"]
-    assert deploy["steps"][0]["uses"].startswith("actions/deploy-pages")
-    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
-    push = next(s for s in steps if "notebooks" in s.get("name", ""))
-    assert "_build/html/_notebooks" in push["run"] and "notebooks" in push["run"]
-    assert workflow["jobs"]["build"]["permissions"]["contents"] == "write"
-
-
-def test_makefile_has_student_edition_and_pdf():
-    makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^book-student:.*\n\t.*-m wbinterp\.build --student", makefile, re.M)
-    assert re.search(r"^pdf:.*\n\t.*-m wbinterp\.build --pdf", makefile, re.M)
 
 
 def test_generated_notebooks_are_never_committed():

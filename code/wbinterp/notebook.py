@@ -1,4 +1,4 @@
-"""Helpers the chapters call in their hidden setup cell, and glue helpers."""
+"""Helpers a chapter (or any notebook) calls: reproducible setup, and Markdown tables to glue."""
 
 from __future__ import annotations
 
@@ -12,17 +12,19 @@ def setup(seed: int = 0) -> None:
     Figures get an opaque white background so they stay readable in dark mode.
     """
     torch.manual_seed(seed)
-    matplotlib.rcParams.update({
-        "figure.facecolor": "white",
-        "axes.facecolor": "white",
-        "savefig.facecolor": "white",
-        "savefig.transparent": False,
-        "figure.dpi": 100,
-        "savefig.dpi": 120,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "font.size": 10,
-    })
+    matplotlib.rcParams.update(
+        {
+            "figure.facecolor": "white",
+            "axes.facecolor": "white",
+            "savefig.facecolor": "white",
+            "savefig.transparent": False,
+            "figure.dpi": 100,
+            "savefig.dpi": 120,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "font.size": 10,
+        }
+    )
 
 
 def markdown_table(header: list[str], rows: list[list[object]]) -> str:

@@ -1,0 +1,10 @@
+"""The book's machinery, kept beside the science library ``wbinterp``, not inside it.
+
+* :mod:`wbbook.build`: ``python -m wbbook.build`` (what ``make book``, ``make book-student``
+  and ``make pdf`` run): drops stale executed outputs when the package changes, then calls
+  jupyter-book's own command line;
+* :mod:`wbbook.site`: the Sphinx extension (offline MathJax, generated notebooks, the
+  student edition, the phone menu);
+* :mod:`wbbook.browser`: a local HTTP server for a built site and Debian's Chromium;
+* :mod:`wbbook.browser_check`: every page of the site opened in a real browser.
+"""

@@ -1,0 +1,188 @@
+"""``python -m wbbook.build [--student | --pdf] [jupyter-book flags]``: what ``make book``,
+``make book-student`` and ``make pdf`` run.
+
+Each edition is one ``jupyter-book build`` command; this module only adds what
+jupyter-book does not know:
+
+* **Stale outputs.** myst-nb's execution cache keys only on a chapter's code cells, and
+  Sphinx re-reads only chapters whose source changed, so an edit to the package would
+  leave stale outputs in the book. A fingerprint of the package's source is recorded
+  beside the execution cache and beside each edition's output; when it differs, the
+  execution cache is dropped and jupyter-book is asked to rebuild every page (``--all``).
+  Trained models live in their own store (:mod:`wbinterp.store`) and are only retrained
+  when their own key changes.
+* **Editions.** The student edition (``--student``) and the one-page book for the PDF
+  (``--pdf``) are the same book with another configuration file (jupyter-book's
+  ``--config``), written from ``_config.yml`` with the edition's changes, and another
+  output folder (``--path-output``). All three share one execution cache
+  (``_build/.jupyter_cache``), so a chapter runs once whatever is built.
+
+Outputs: ``_build/html`` (the book), ``_build/student/_build/html`` (the student
+edition), ``_build/pdf/book.pdf`` (from ``_build/pdf/_build/singlehtml``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+#: The science library whose source the executed outputs depend on.
+PACKAGE = "wbinterp"
+#: Where each edition's outputs go (jupyter-book's ``--path-output``) and its builder.
+EDITIONS = {"book": ("", "html"), "student": ("student", "html"), "pdf": ("pdf", "singlehtml")}
+EXECUTION_CACHE = Path("_build") / ".jupyter_cache"
+
+
+def package_fingerprint() -> str:
+    """SHA-256 over the science library's Python sources."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.origin is None:
+        raise SystemExit(f"wbbook.build: the package {PACKAGE!r} is not installed (pip install -e ./code)")
+    from wbinterp.hashing import sha256_tree
+
+    return sha256_tree(Path(spec.origin).parent)
+
+
+def changed_since(stamp: Path, fingerprint: str) -> bool:
+    """Whether ``stamp`` records another fingerprint than ``fingerprint`` (or none)."""
+    return not stamp.is_file() or stamp.read_text().strip() != fingerprint
+
+
+def record(stamp: Path, fingerprint: str) -> None:
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fingerprint + "\n")
+
+
+def refresh_execution_cache(cache: Path, fingerprint: str) -> bool:
+    """Drop the execution cache ``cache`` if the package changed since it was filled (or if
+    nothing records what filled it); True if dropped."""
+    stamp = cache.with_name(cache.name + ".package")
+    dropped = changed_since(stamp, fingerprint) and cache.exists()
+    if dropped:
+        shutil.rmtree(cache)
+    record(stamp, fingerprint)  # what fills the cache from now on is this package's
+    return dropped
+
+
+def edition_config(root: Path, edition: str, out: Path) -> Path:
+    """Write the configuration file of ``edition`` (``_config.yml`` with its changes) into
+    ``out``; return its path. The book itself uses ``_config.yml`` unchanged."""
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    # the editions share the book's execution cache
+    config.setdefault("execute", {})["cache"] = str((root / EXECUTION_CACHE).resolve())
+    if edition == "student":
+        # sphinx-exercise's own setting; wbbook.site does the hiding (see its docstring)
+        config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
+    path = out / "_config.yml"
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def command(root: Path, edition: str, flags: list[str], fresh: bool) -> list[str]:
+    """The ``jupyter-book build`` command line of ``edition``."""
+    folder, builder = EDITIONS[edition]
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(root), "--builder", builder]
+    if folder:
+        out = root / "_build" / folder
+        cmd += ["--path-output", str(out), "--config", str(edition_config(root, edition, out / "_build"))]
+    if fresh and "--all" not in flags:
+        cmd.append("--all")
+    return cmd + flags
+
+
+def single_page(site: Path, toc: Path) -> Path:
+    """The singlehtml builder's page, copied to ``site/book.html``.
+
+    Sphinx writes the one page at the root document's path (``book/00_preface.html``)
+    but links its assets as if it stood at the site's root; the copy does.
+    """
+    root_doc = yaml.safe_load(Path(toc).read_text())["root"]
+    page = site / "book.html"
+    shutil.copyfile(site / f"{root_doc}.html", page)
+    return page
+
+
+def print_pdf(site: Path, pdf: Path, page: str = "index.html", timeout_ms: int = 120_000) -> Path:
+    """Print ``site/page`` to ``pdf`` in headless Chromium, once MathJax has typeset it."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser import launch, open_ready, serve
+
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    with serve(site) as base, sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            tab = open_ready(browser.new_context(), f"{base}/{page}", timeout_ms)
+            tab.emulate_media(media="print")
+            tab.pdf(
+                path=str(pdf),
+                format="A4",
+                print_background=True,
+                margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"},
+            )
+        finally:
+            browser.close()
+    return pdf
+
+
+def glued_values(execute_dir: Path) -> dict[str, str]:
+    """Every glued number and table of an executed book, ``{"page/key": text}``.
+
+    Read from the ``*.glue.json`` files myst-nb writes beside the executed
+    notebooks (``_build/jupyter_execute``); figures are left out (their PNG bytes
+    vary with library versions, their numbers are glued separately).
+    """
+    import json
+
+    values = {}
+    for path in sorted(Path(execute_dir).rglob("*.glue.json")):
+        page = path.relative_to(execute_dir).as_posix().removesuffix(".glue.json")
+        for key, output in json.loads(path.read_text()).items():
+            data = output.get("data", {})
+            if any(mime.startswith("image/") for mime in data):
+                continue
+            text = data.get("text/markdown", data.get("text/plain", ""))
+            values[f"{page}/{key}"] = "".join(text) if isinstance(text, list) else text
+    return values
+
+
+def glue_differences(first: dict[str, str], second: dict[str, str]) -> list[str]:
+    """Keys whose glued text differs between two builds, or that only one build has."""
+    return sorted(k for k in first.keys() | second.keys() if first.get(k) != second.get(k))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    editions = [e for e in EDITIONS if f"--{e}" in args]
+    flags = [a for a in args if a.removeprefix("--") not in EDITIONS]
+    if len(editions) > 1:
+        print("wbbook.build: choose one of --book, --student and --pdf", file=sys.stderr)
+        return 2
+    edition = editions[0] if editions else "book"
+    root = Path.cwd()
+    fingerprint = package_fingerprint()
+    if refresh_execution_cache(root / EXECUTION_CACHE, fingerprint):
+        print(f"{PACKAGE} changed since the chapters were executed: every chapter will re-run", flush=True)
+    folder, builder = EDITIONS[edition]
+    out = root / "_build" / folder / "_build" if folder else root / "_build"
+    stamp = out / f".{builder}.package"
+    status = subprocess.call(command(root, edition, flags, fresh=changed_since(stamp, fingerprint)))
+    if status == 0:  # Sphinx's saved environment now matches the package
+        record(stamp, fingerprint)
+    if status == 0 and edition == "pdf":
+        site = out / builder
+        page = single_page(site, root / "_toc.yml")
+        pdf = print_pdf(site, root / "_build" / "pdf" / "book.pdf", page=page.name)
+        print(f"wbbook.build: wrote {pdf.relative_to(root)}", flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""The model store: train once, reuse in every chapter and every rebuild.
+
+Everything trained (a classifier, a transcoder, an SAE) is saved the same way, as a
+folder of three files:
+
+* ``model.safetensors``: the weights;
+* ``config.json``: the config that made them, with its ``kind`` (``"bilinear"``,
+  ``"relu"``, ``"transcoder"`` or ``"sae"``);
+* ``training.json``: the training curves and time, the store key and a SHA-256 of the
+  weights.
+
+:func:`load` reads any such folder back, whatever its kind. :func:`load_or_train` keeps
+one folder per store key: the key hashes the config, the dataset's checksum and the
+source of the code that trains (``models.py`` and ``train.py``, plus ``sparse.py`` for
+sparse coders and ``pairs.py`` for SAEs), so a change to any of them
+means a new key and a retrain. A stored model is checked (key, digest of its weights,
+names and shapes) before it is trusted; an unusable one is reported with a
+:class:`StoreWarning` and retrained, never silently used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from . import data as data_mod
+from . import models, pairs, presets, sparse
+from . import train as train_mod
+from .hashing import sha256_json, sha256_sources, sha256_tensors
+from .presets import Config
+from .sparse import SaeConfig, SparseCoder, TranscoderConfig
+from .train import TrainConfig, TrainResult
+
+#: Environment variable that chooses the store's folder.
+STORE_ENV = "WBINTERP_STORE"
+FORMAT = 2
+WEIGHTS, CONFIG, TRAINING = "model.safetensors", "config.json", "training.json"
+_CLASSIFIER_SOURCES = (models.__file__, train_mod.__file__)
+_SPARSE_SOURCES = (*_CLASSIFIER_SOURCES, sparse.__file__)
+_SAE_SOURCES = (*_SPARSE_SOURCES, pairs.__file__)
+
+
+class StoreWarning(UserWarning):
+    """A stored model could not be used and is being retrained."""
+
+
+class StoreError(ValueError):
+    """A saved model cannot be read or does not match what it claims to be."""
+
+
+@dataclass(frozen=True)
+class Stored(TrainResult):
+    """A trained model with where it lives and how it was made."""
+
+    config: Config
+    """The config that made it."""
+    from_store: bool
+    """Whether it was loaded rather than trained in this call."""
+    path: Path
+    """Its folder."""
+
+
+def store_dir() -> Path:
+    """``$WBINTERP_STORE`` if set, else ``_store`` in the repository."""
+    return Path(os.environ.get(STORE_ENV, data_mod.REPO_ROOT / "_store")).expanduser()
+
+
+# --- one format for everything trained --------------------------------------------------
+
+
+def config_dict(config: Config) -> dict:
+    """``config`` as JSON-ready data, with its ``kind``."""
+    return {"kind": config.kind, **config.to_dict()}
+
+
+def config_from_dict(d: dict) -> Config:
+    """The config saved by :func:`config_dict`, dispatched on its ``kind``."""
+    kind = d.get("kind")
+    if kind in ("bilinear", "relu"):
+        return TrainConfig.from_dict(d)
+    if kind == "transcoder":
+        return TranscoderConfig.from_dict(d)
+    if kind == "sae":
+        return SaeConfig.from_dict(d)
+    raise StoreError(f"unknown kind {kind!r} (expected bilinear, relu, transcoder or sae)")
+
+
+def new_model(config: Config) -> nn.Module:
+    """A freshly initialised model of the right kind for ``config``."""
+    if isinstance(config, TrainConfig):
+        return models.new_model(config.model)
+    return SparseCoder(config.sparse)
+
+
+def save(result: TrainResult, config: Config, folder: Path, key: str = "") -> Path:
+    """Write ``result`` to ``folder`` (replaced whole, never left half-written)."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".part"))
+    try:
+        save_file(state, str(tmp / WEIGHTS))
+        (tmp / CONFIG).write_text(json.dumps(config_dict(config), indent=2) + "\n")
+        (tmp / TRAINING).write_text(
+            json.dumps(
+                {
+                    "format": FORMAT,
+                    "key": key,
+                    "digest": sha256_tensors(state),
+                    "seconds": result.seconds,
+                    "history": result.history,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def load(folder: Path, key: str | None = None) -> Stored:
+    """Read back a model saved by :func:`save` (or exported by ``python -m wbinterp train``).
+
+    Checks the format, the weights' digest, their names and shapes, and, when ``key`` is
+    given, that the store key matches. Raises :class:`StoreError` saying what is wrong.
+    """
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    for name in (WEIGHTS, CONFIG, TRAINING):
+        if not (folder / name).is_file():
+            raise StoreError(f"{folder} has no {name}")
+    try:
+        config = config_from_dict(json.loads((folder / CONFIG).read_text()))
+        training = json.loads((folder / TRAINING).read_text())
+        state = load_file(str(folder / WEIGHTS))
+    except StoreError:
+        raise
+    except Exception as err:  # truncated file, bad JSON, a config that does not validate
+        raise StoreError(f"{folder} cannot be read ({type(err).__name__}: {err})") from None
+    if training.get("format") != FORMAT:
+        raise StoreError(f"{folder} is not in this package's format {FORMAT}")
+    if key is not None and training.get("key") != key:
+        raise StoreError(f"{folder} was made by another config, dataset or training code")
+    if sha256_tensors(state) != training.get("digest"):
+        raise StoreError(f"{folder} has weights that do not match their recorded digest (corrupted)")
+    try:
+        model = models.load_weights(new_model(config), state).eval()
+    except ValueError as err:
+        raise StoreError(f"{folder}: {err}") from None
+    return Stored(model, training["history"], float(training["seconds"]), config, True, folder)
+
+
+def export(stored: Stored, out: Path) -> list[Path]:
+    """Copy a stored model's three files into the folder ``out``; return their paths."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} is a file, not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in (WEIGHTS, CONFIG, TRAINING):
+        tmp = out / f".{name}.part"
+        shutil.copyfile(stored.path / name, tmp)
+        os.replace(tmp, out / name)
+        written.append(out / name)
+    return written
+
+
+# --- the store --------------------------------------------------------------------------
+
+
+def code_fingerprint(paths=_CLASSIFIER_SOURCES) -> str:
+    """SHA-256 of the training code's source files."""
+    return sha256_sources(paths)
+
+
+def _plan(config: Config) -> tuple[dict, TrainConfig | None, tuple, str]:
+    """What enters the key besides data and code, the base classifier (for sparse coders),
+    the code that trains it, and the folder's stem."""
+    if isinstance(config, TrainConfig):
+        return config_dict(config), None, _CLASSIFIER_SOURCES, f"{config.kind}{config.model.d_hidden}"
+    if isinstance(config, TranscoderConfig):
+        base = presets.get(config.mlp)
+        if not (isinstance(base, TrainConfig) and base.kind == "relu"):
+            raise ValueError(f"a transcoder needs a ReLU MLP, but preset {config.mlp!r} is not one")
+        if (config.sparse.d_in, config.sparse.d_out) != (base.model.d_input, base.model.d_hidden):
+            raise ValueError(
+                f"a transcoder of preset {config.mlp!r} needs d_in = {base.model.d_input} "
+                f"and d_out = {base.model.d_hidden}"
+            )
+        payload = {**config_dict(config), "mlp_config": base.to_dict()}
+        return payload, base, _SPARSE_SOURCES, f"transcoder{config.sparse.n_features}"
+    base = presets.get(config.model)
+    if not (isinstance(base, TrainConfig) and base.kind == "bilinear"):
+        raise ValueError(
+            f"an SAE of the layer needs a bilinear model, but preset {config.model!r} is not one"
+        )
+    if config.sparse.d_in != base.model.d_hidden:
+        raise ValueError(
+            f"an SAE of a width-{base.model.d_hidden} layer needs d_in = d_out = "
+            f"{base.model.d_hidden}, got {config.sparse.d_in}"
+        )
+    payload = {**config_dict(config), "model_config": base.to_dict()}
+    return payload, base, _SAE_SOURCES, f"sae-{config.source}{config.sparse.n_features}"
+
+
+def store_key(config: Config, data_checksum: str, code: str | None = None) -> str:
+    """The key of a trained model: config, data and training code together."""
+    payload, _, sources, _ = _plan(config)
+    return sha256_json({"config": payload, "data": data_checksum, "code": code or code_fingerprint(sources)})
+
+
+def sae_training_data(config: SaeConfig, model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """What the SAE of ``config`` is trained on, ``(n, d)``: layer outputs, or unit pair outputs."""
+    with torch.no_grad():
+        if config.source == "outputs":
+            return model.bilinear(model.embed(images))
+        return pairs.pair_dataset(model.w_l, model.w_r, model.w_e, config.n_pairs, config.sparse.seed)
+
+
+def _train(
+    config: Config, base: TrainConfig | None, dataset: data_mod.Dataset, root: Path, progress: bool
+) -> TrainResult:
+    if base is None:
+        return train_mod.train(config, dataset, progress=progress)
+    base_model = load_or_train(base, root=root, dataset=dataset).model
+    images = dataset.train.images
+    with torch.no_grad():
+        if isinstance(config, TranscoderConfig):
+            inputs, targets = images, base_model.hidden(images)
+        else:
+            inputs = targets = sae_training_data(config, base_model, images)
+    return sparse.train_sparse(config.sparse, inputs, targets)
+
+
+def load_or_train(
+    config: Config | str,
+    *,
+    root: Path | None = None,
+    dataset: data_mod.Dataset | None = None,
+    retrain: bool = False,
+    progress: bool = False,
+) -> Stored:
+    """The trained model for ``config`` (a config, or a name in :data:`wbinterp.presets.PRESETS`).
+
+    Loads it from the store when a valid copy exists, else trains it (a transcoder's MLP or
+    an SAE's bilinear model first, through the store too) and stores it. ``retrain=True``
+    ignores the store.
+    """
+    if isinstance(config, str):
+        config = presets.get(config)
+    _, base, _, stem = _plan(config)
+    dataset_name = (base or config).dataset
+    dataset = dataset if dataset is not None else data_mod.load(dataset_name)
+    if dataset.name != dataset_name:
+        raise ValueError(f"config wants dataset {dataset_name!r} but got {dataset.name!r}")
+    root = Path(root) if root is not None else store_dir()
+    key = store_key(config, dataset.checksum)
+    folder = root / f"{dataset_name}-{stem}-{key[:16]}"
+    if folder.exists() and not retrain:
+        try:
+            return load(folder, key)
+        except StoreError as err:
+            warnings.warn(f"{err}; retraining it", StoreWarning, stacklevel=2)
+    # A reader running a chapter alone should know why it waits. (The book's pages drop
+    # stderr, so a clean build and a rebuild give the same pages.)
+    print(
+        f"wbinterp: training {folder.name} for the model store {root}; this takes a minute "
+        "or more on a CPU, and later runs load it from the store",
+        file=sys.stderr,
+        flush=True,
+    )
+    result = _train(config, base, dataset, root, progress)
+    save(result, config, folder, key)
+    return Stored(result.model, result.history, result.seconds, config, False, folder)

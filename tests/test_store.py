@@ -1,0 +1,224 @@
+"""The model store: hit, miss, invalidation, corruption; one format for every kind; the CLI."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from wbinterp import data, presets, store
+from wbinterp.__main__ import main
+from wbinterp.models import ModelConfig
+from wbinterp.sparse import SaeConfig, SparseCoder, SparseConfig, TranscoderConfig
+from wbinterp.train import TrainConfig
+
+from .conftest import make_raw_files
+
+TINY = TrainConfig(
+    model=ModelConfig(d_hidden=8), epochs=1, batch_size=64, lr=1e-2, weight_decay=0.0, input_noise=0.0
+)
+TINY_RELU = TINY.with_(kind="relu")
+TINY_SAE = SparseConfig(
+    d_in=8, d_out=8, n_features=16, activation="topk", k=2, epochs=1, batch_size=32, resample_every=0
+)
+TINY_TRANSCODER = SparseConfig(
+    d_in=784, d_out=8, n_features=16, activation="topk", k=2, epochs=1, batch_size=32, resample_every=0
+)
+
+
+@pytest.fixture
+def root(tmp_path):
+    return tmp_path / "models"
+
+
+@pytest.fixture
+def tiny_presets(monkeypatch):
+    """Tiny recipes of every kind in the registry (restored afterwards)."""
+    tiny = {
+        "tiny": TINY,
+        "tiny-relu": TINY_RELU,
+        "tiny-transcoder": TranscoderConfig("tiny-relu", TINY_TRANSCODER),
+        "tiny-sae": SaeConfig("tiny", "outputs", TINY_SAE),
+        "tiny-sae-pairs": SaeConfig("tiny", "pairs", TINY_SAE, n_pairs=100),
+    }
+    for name, config in tiny.items():
+        monkeypatch.setitem(presets.PRESETS, name, config)
+    return tiny
+
+
+def _same_weights(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_miss_then_hit(root, toy_data):
+    first = store.load_or_train(TINY, root=root, dataset=toy_data)
+    assert not first.from_store and (first.path / store.WEIGHTS).is_file()
+    second = store.load_or_train(TINY, root=root, dataset=toy_data)
+    assert second.from_store and second.path == first.path
+    assert _same_weights(first.model, second.model)
+    assert second.history == first.history and second.config == TINY
+
+
+def test_training_is_announced_on_stderr(root, toy_data, capsys):
+    first = store.load_or_train(TINY, root=root, dataset=toy_data)
+    assert f"wbinterp: training {first.path.name}" in capsys.readouterr().err
+    store.load_or_train(TINY, root=root, dataset=toy_data)  # a hit: nothing to announce
+    assert capsys.readouterr().err == ""
+
+
+def test_key_covers_config_data_and_code(root, toy_data, monkeypatch):
+    base = store.load_or_train(TINY, root=root, dataset=toy_data)
+    assert not store.load_or_train(TINY.with_(seed=1), root=root, dataset=toy_data).from_store
+    other_data = toy_data.__class__(**{**toy_data.__dict__, "checksum": "other"})
+    changed_data = store.load_or_train(TINY, root=root, dataset=other_data)
+    assert not changed_data.from_store and changed_data.path != base.path
+    monkeypatch.setattr(store, "code_fingerprint", lambda paths=None: "edited training code")
+    assert not store.load_or_train(TINY, root=root, dataset=toy_data).from_store
+    assert len([p for p in root.iterdir() if not p.name.startswith(".")]) == 4
+
+
+def test_code_fingerprint_changes_with_source(tmp_path):
+    f = tmp_path / "train.py"
+    f.write_text("lr = 1e-3\n")
+    before = store.code_fingerprint([f])
+    f.write_text("lr = 2e-3\n")
+    assert store.code_fingerprint([f]) != before
+
+
+def test_truncated_weights_are_reported_and_retrained(root, toy_data):
+    first = store.load_or_train(TINY, root=root, dataset=toy_data)
+    weights = first.path / store.WEIGHTS
+    weights.write_bytes(weights.read_bytes()[:300])
+    with pytest.warns(store.StoreWarning, match="cannot be read.*retraining"):
+        again = store.load_or_train(TINY, root=root, dataset=toy_data)
+    assert not again.from_store and _same_weights(first.model, again.model)
+    assert store.load_or_train(TINY, root=root, dataset=toy_data).from_store  # repaired
+    assert not list(root.glob(".*.part"))  # nothing half-written
+
+
+def test_tampered_weights_fail_the_digest(root, toy_data):
+    first = store.load_or_train(TINY, root=root, dataset=toy_data)
+    state = load_file(str(first.path / store.WEIGHTS))
+    state["w_u"][0, 0] += 1.0
+    save_file(state, str(first.path / store.WEIGHTS))
+    with pytest.warns(store.StoreWarning, match="do not match their recorded digest"):
+        again = store.load_or_train(TINY, root=root, dataset=toy_data)
+    assert _same_weights(first.model, again.model)
+
+
+def test_model_from_other_code_is_not_trusted(root, toy_data):
+    first = store.load_or_train(TINY, root=root, dataset=toy_data)
+    training = json.loads((first.path / store.TRAINING).read_text())
+    (first.path / store.TRAINING).write_text(json.dumps({**training, "key": "0" * 64}))
+    with pytest.warns(store.StoreWarning, match="another config, dataset or training code"):
+        assert not store.load_or_train(TINY, root=root, dataset=toy_data).from_store
+
+
+def test_a_config_of_another_kind_is_refused(root, toy_data):
+    first = store.load_or_train(TINY, root=root, dataset=toy_data)
+    (first.path / store.CONFIG).write_text(json.dumps({"kind": "gpt"}))
+    with pytest.raises(store.StoreError, match="unknown kind 'gpt'"):
+        store.load(first.path)
+    (first.path / store.CONFIG).write_text(json.dumps(store.config_dict(TINY.with_(d_hidden=9))))
+    with pytest.raises(store.StoreError, match="weights do not match the model"):
+        store.load(first.path)
+    (first.path / store.CONFIG).unlink()
+    with pytest.raises(store.StoreError, match="has no config.json"):
+        store.load(first.path)
+
+
+def test_dataset_must_match_config(root, toy_data):
+    with pytest.raises(ValueError, match="wants dataset 'fashion-mnist'"):
+        store.load_or_train(TINY.with_(dataset="fashion-mnist"), root=root, dataset=toy_data)
+
+
+@pytest.mark.parametrize("name", ["tiny", "tiny-relu", "tiny-transcoder", "tiny-sae", "tiny-sae-pairs"])
+def test_cli_train_then_load_gives_the_same_outputs(name, tmp_path, monkeypatch, toy_data, tiny_presets):
+    monkeypatch.setattr(store.data_mod, "load", lambda dataset: toy_data)
+    monkeypatch.setenv(store.STORE_ENV, str(tmp_path / "store"))
+    out = tmp_path / "export"
+    assert main(["train", name, "--out", str(out), "--quiet"]) == 0
+    config = json.loads((out / store.CONFIG).read_text())
+    assert config["kind"] == tiny_presets[name].kind
+    loaded = store.load(out)
+    assert loaded.config == tiny_presets[name]
+    stored = store.load_or_train(name, dataset=toy_data)
+    assert stored.from_store
+    x = toy_data.test.images
+    if isinstance(loaded.model, SparseCoder):
+        x = x if loaded.config.sparse.d_in == 784 else torch.randn(16, loaded.config.sparse.d_in)
+        torch.testing.assert_close(loaded.model(x).output, stored.model(x).output, rtol=0, atol=0)
+    else:
+        torch.testing.assert_close(loaded.model(x), stored.model(x), rtol=0, atol=0)
+
+
+def test_every_preset_validates_and_has_a_key():
+    for name, config in presets.PRESETS.items():
+        assert store.config_from_dict(json.loads(json.dumps(store.config_dict(config)))) == config, name
+        assert len(store.store_key(config, "data")) == 64
+
+
+def test_cli_presets_lists_every_preset():
+    out = subprocess.run(
+        [sys.executable, "-m", "wbinterp", "presets"], capture_output=True, text=True, check=True
+    ).stdout
+    for name in presets.PRESETS:
+        assert name in out
+    assert "d=512" in out and "noise=0.5" in out
+
+
+def _cli_error(argv, capsys) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_cli_unknown_preset(tmp_path, capsys):
+    err = _cli_error(["train", "bok", "--out", str(tmp_path / "out")], capsys)
+    assert "unknown preset 'bok'" in err and "python -m wbinterp presets" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_out_is_a_file_or_cannot_be_created(tmp_path, capsys):
+    file = tmp_path / "file"
+    file.write_text("")
+    assert "is a file" in _cli_error(["train", "book", "--out", str(file)], capsys)
+    assert "cannot be created" in _cli_error(["train", "book", "--out", str(file / "below")], capsys)
+
+
+def test_cli_data_from_an_empty_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WBINTERP_DATA", str(tmp_path / "data"))
+    (tmp_path / "empty").mkdir()
+    assert "point --from at the folder" in _cli_error(
+        ["data", "mnist", "--from", str(tmp_path / "empty")], capsys
+    )
+
+
+def _source(tmp_path, monkeypatch, broken: str, content: bytes):
+    """Four small original files, with ``broken`` replaced by ``content``; MNIST's spec
+    made to expect the small files."""
+    source = tmp_path / "source"
+    hashes = make_raw_files(source, compress=True)
+    monkeypatch.setitem(data.SPECS, "mnist", data.DatasetSpec("mnist", "MNIST", hashes, data.MNIST.classes))
+    (source / f"{broken}.gz").write_bytes(content)
+    return source
+
+
+@pytest.mark.parametrize("case", ["truncated", "not gzip", "wrong checksum"])
+def test_cli_data_from_a_bad_file_leaves_nothing_behind(case, tmp_path, monkeypatch, capsys):
+    data_root = tmp_path / "data"
+    monkeypatch.setenv("WBINTERP_DATA", str(data_root))
+    good = gzip.compress(b"\0" * 5000)
+    content = {"truncated": good[:40], "not gzip": b"plain text, not gzip", "wrong checksum": good}[case]
+    source = _source(tmp_path, monkeypatch, "train-labels-idx1-ubyte", content)
+    err = _cli_error(["data", "mnist", "--from", str(source)], capsys)
+    assert "train-labels-idx1-ubyte" in err and "copy the original file again" in err
+    raw = data_root / "MNIST" / "raw"
+    assert not list(raw.glob(".*.part"))  # no stray temporary file
+    assert not (raw / "train-labels-idx1-ubyte").exists()  # nothing unverified moved into place
