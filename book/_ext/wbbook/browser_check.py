@@ -64,9 +64,14 @@ def check_page(
             "console",
             lambda msg: problems.append(f"console error: {msg.text}") if msg.type == "error" else None,
         )
+        # a request the browser itself abandoned (a redirect moved on) is not a broken file
         context.on(
             "requestfailed",
-            lambda req: problems.append(f"request failed: {req.url}") if req.url.startswith(base) else None,
+            lambda req: (
+                problems.append(f"request failed: {req.url} ({req.failure})")
+                if req.url.startswith(base) and req.failure != "net::ERR_ABORTED"
+                else None
+            ),
         )
         context.on(
             "response",
