@@ -60,3 +60,89 @@ def test_wrong_inputs():
         adv.eigenvector_masks(spec, torch.randn(8, 784, dtype=torch.float64), k=2)
     with pytest.raises(ValueError, match="fewer than 16 positive eigenvalues"):
         adv.eigenvector_masks(spec, model.w_e.detach(), k=16)
+
+
+def _spectrum(model):
+    return bl.spectrum(model.interaction_matrices().detach(), w_e=model.w_e.detach())
+
+
+def test_paper_masks_read_out_one_eigenvector_each():
+    model = small_model()
+    spec = _spectrum(model)
+    masks = adv.paper_masks(spec, model.w_e.detach(), k=4, top=3)
+    assert masks.shape == (10, 3, 784)
+    torch.testing.assert_close(masks.std(-1), torch.ones(10, 3, dtype=torch.float64))
+    pictures = spec.vectors[:, :4] @ model.w_e.detach()  # (c, k, p): W_eᵀ v_j
+    readout = torch.einsum("ckp,cip->cik", pictures, masks)  # (W_eᵀ v_j)·m_i
+    diagonal = torch.diagonal(readout[:, :, :3], dim1=1, dim2=2)  # mask i on its own eigenvector
+    assert (diagonal > 0).all()
+    expected = torch.cat([torch.diag_embed(diagonal), torch.zeros(10, 3, 1, dtype=torch.float64)], -1)
+    torch.testing.assert_close(readout, expected, atol=1e-10, rtol=0)  # and on no other
+    # the summed variant is the sum of all k rows
+    rows = adv.pseudoinverse_rows(spec, model.w_e.detach(), k=4)
+    torch.testing.assert_close(
+        adv.eigenvector_masks(spec, model.w_e.detach(), k=4), adv.scale_to_std(rows.sum(1), 1.0)
+    )
+    with pytest.raises(ValueError, match="top must be between 1 and k=4"):
+        adv.paper_masks(spec, model.w_e.detach(), k=4, top=5)
+
+
+def test_orient_points_each_eigenvector_toward_the_reference():
+    model = small_model()
+    spec = _spectrum(model)
+    reference = torch.randn(10, 16, dtype=torch.float64)
+    oriented = adv.orient(spec, reference)
+    overlaps = torch.einsum("cin,cn->ci", oriented.vectors, reference)
+    assert (overlaps >= 0).all()
+    torch.testing.assert_close(oriented.vectors.abs(), spec.vectors.abs())  # only signs change
+    torch.testing.assert_close(oriented.values, spec.values)
+    flipped = adv.orient(spec, -reference)
+    torch.testing.assert_close(flipped.vectors, -oriented.vectors)
+
+
+def test_fast_attack_equals_the_model_on_masked_images():
+    torch.manual_seed(3)
+    model = BilinearMLP(ModelConfig(d_hidden=16, bias=True)).double().eval()
+    with torch.no_grad():
+        model.b_l.normal_(), model.b_r.normal_()
+    x = torch.rand(50, 784, dtype=torch.float64)
+    mask = torch.randn(784, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            adv._masked_logits(model, x)(mask), model(x + mask), rtol=1e-10, atol=1e-10
+        )
+
+
+def test_edge_controls_stay_on_the_edge():
+    images = torch.zeros(200, 784, dtype=torch.float64)
+    images[:, 300:400] = 1.0  # the centre is always inked
+    images[0, 5] = 1.0  # pixel 5: inked on 0.5 % of images, still rare
+    rare = adv.rare_pixels(images, below=0.01)
+    assert rare[5] and rare[0] and not rare[300:400].any()
+    masks = torch.randn(3, 784, dtype=torch.float64) * rare
+    shuffled = adv.permute_pixels(masks, seed=2, support=rare)
+    assert (shuffled[:, ~rare] == 0).all()
+    torch.testing.assert_close(shuffled.sort(-1).values, masks.sort(-1).values)
+
+
+def test_sweep_of_several_masks_per_target_is_their_mean():
+    model = small_model()
+    x, y = torch.rand(40, 784, dtype=torch.float64), torch.arange(40) % 10
+    masks = torch.randn(10, 2, 784, dtype=torch.float64)
+    both = adv.strength_sweep(model, x, y, masks, [0.0, 0.5])
+    one = [adv.strength_sweep(model, x, y, masks[:, j], [0.0, 0.5], seed=j) for j in range(2)]
+    for key in ["accuracy", "target_rate", "control_accuracy", "control_target_rate"]:
+        assert both[key] == pytest.approx([(a + b) / 2 for a, b in zip(one[0][key], one[1][key])])
+
+
+def test_restrict_keeps_the_support_at_unit_std():
+    masks = torch.randn(2, 3, 784, dtype=torch.float64)
+    support = torch.zeros(784, dtype=torch.bool)
+    support[:50] = True
+    kept = adv.restrict(masks, support)
+    assert (kept[..., 50:] == 0).all() and kept.shape == masks.shape
+    torch.testing.assert_close(kept.std(-1), torch.ones(2, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="support is empty"):
+        adv.restrict(masks, torch.zeros(784, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"boolean tensor of shape \(784,\)"):
+        adv.restrict(masks, torch.ones(10, dtype=torch.bool))

@@ -2,27 +2,58 @@
 
 For a target class ``t``, the top positive eigenvectors of ``Q_t`` are the
 hidden directions that most raise its logit. Drawn in pixels (``W_eᵀ v_i``) they
-are the *decoders* ``D_t`` (``p × k``) of the target's features; their
-pseudoinverse gives *encoders* ``E_t = D_t⁺`` (``k × p``), pixel patterns whose
-overlap with an image reads out one feature and not the others
-(``E_t D_t = I``). The mask is the sum of the encoders, ``m_t = E_tᵀ 1``:
-adding it raises every ``λ_i (v_i·h)²`` term of the target's logit at once. The mask is scaled to a chosen pixel standard deviation and
-added without clamping (a mask clamped to ``[0, 1]`` loses its negative half).
-The control is the same mask with its pixels shuffled: same norm, no structure.
+are the columns of ``V_t`` (``p × k``); its pseudoinverse ``V_t⁺`` (``k × p``) has
+rows that each read out one eigenvector and none of the others
+(``(W_eᵀ v_j)·(V_t⁺)_i = δ_ij``).
+
+* **The paper's masks** (:func:`paper_masks`): one mask per eigenvector, row ``i``
+  of ``V_t⁺``, with ``k = 10``; the paper averages its measurements over the masks
+  of the top three eigenvectors.
+* **The summed mask** (:func:`eigenvector_masks`), this book's variant: one mask per
+  class, the sum of the rows, which raises every ``λ_i (v_i·h)²`` term at once.
+
+Adding ``ε m_i`` moves ``v_i·h`` by ``ε``, so it raises ``λ_i (v_i·h + ε)²`` only
+where ``v_i·h`` has the sign of ``ε``: a mask's effect depends on the sign of its
+eigenvector, which ``eigh`` leaves arbitrary. :func:`orient` fixes it by a rule
+(each eigenvector points the way the target's own images lie). Masks are scaled
+to a chosen pixel standard deviation and added without clamping (a mask clamped
+to ``[0, 1]`` loses its negative half). The control is the same mask with its
+pixels shuffled: same values, same norm, no structure.
 """
 
 from __future__ import annotations
 
 import torch
 
-from .bilinear import Spectrum, check_shape, tie_aware_hits
+from .bilinear import Spectrum, check_shape, spectrum, tie_aware_hits
 
 
-def eigenvector_masks(spec: Spectrum, w_e: torch.Tensor, k: int = 10) -> torch.Tensor:
-    """One input-space mask per class from its top-``k`` positive eigenvectors: ``(c, p)``.
+def orient(spec: Spectrum, reference: torch.Tensor) -> Spectrum:
+    """``spec`` with each eigenvector of class ``c`` flipped so that ``v·reference[c] ≥ 0``.
+
+    ``reference`` is ``(c, n)``, e.g. each class's mean embedding ``W_e x̄_c`` over its
+    training images: a mask then pushes ``v·h`` the way the target's own images lie.
+    """
+    check_shape("reference", reference, (spec.vectors.shape[0], spec.vectors.shape[-1]))
+    signs = torch.einsum("cin,cn->ci", spec.vectors, reference).sign()
+    signs[signs == 0] = 1
+    return Spectrum(spec.values, spec.vectors * signs[..., None])
+
+
+@torch.no_grad()
+def oriented_spectrum(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> Spectrum:
+    """A bilinear model's hidden-space spectrum, each eigenvector of class ``c`` pointing
+    toward the mean embedding ``W_e x̄_c`` of the images of class ``c`` (the masks' sign rule)."""
+    spec = spectrum(model.interaction_matrices(), w_e=model.w_e)
+    means = torch.stack([model.embed(images[labels == c]).mean(0) for c in range(spec.values.shape[0])])
+    return orient(spec, means)
+
+
+def pseudoinverse_rows(spec: Spectrum, w_e: torch.Tensor, k: int = 10) -> torch.Tensor:
+    """Rows of ``V_c⁺`` for each class's top-``k`` positive eigenvectors in pixels: ``(c, k, p)``.
 
     ``spec`` is the hidden-space spectrum (values sorted descending) and ``w_e``
-    the ``(n, p)`` embedding. Masks are returned with unit pixel std.
+    the ``(n, p)`` embedding; ``V_c`` has the columns ``W_eᵀ v_i``.
     """
     check_shape("w_e", w_e, (spec.vectors.shape[-1], None))
     if not 1 <= k <= spec.values.shape[-1]:
@@ -30,8 +61,22 @@ def eigenvector_masks(spec: Spectrum, w_e: torch.Tensor, k: int = 10) -> torch.T
     if (spec.values[:, :k] <= 0).any():
         raise ValueError(f"some class has fewer than {k} positive eigenvalues; use a smaller k")
     decoders = (spec.vectors[:, :k] @ w_e).transpose(1, 2)  # (c, p, k): W_eᵀ v_i as columns
-    encoders = torch.linalg.pinv(decoders)  # (c, k, p): E_t = D_t⁺
-    return scale_to_std(encoders.sum(1), 1.0)
+    return torch.linalg.pinv(decoders)  # (c, k, p)
+
+
+def paper_masks(spec: Spectrum, w_e: torch.Tensor, k: int = 10, top: int = 3) -> torch.Tensor:
+    """The paper's masks: row ``i`` of ``V_c⁺`` for the top ``top`` of the ``k``
+    eigenvectors of each class, each at unit pixel std: ``(c, top, p)``."""
+    if not 1 <= top <= k:
+        raise ValueError(f"top must be between 1 and k={k}, got {top}")
+    rows = pseudoinverse_rows(spec, w_e, k)[:, :top]
+    return scale_to_std(rows.reshape(-1, rows.shape[-1]), 1.0).reshape(rows.shape)
+
+
+def eigenvector_masks(spec: Spectrum, w_e: torch.Tensor, k: int = 10) -> torch.Tensor:
+    """The summed variant: one mask per class, the sum of the ``k`` rows of ``V_c⁺``,
+    at unit pixel std: ``(c, p)``."""
+    return scale_to_std(pseudoinverse_rows(spec, w_e, k).sum(1), 1.0)
 
 
 def scale_to_std(masks: torch.Tensor, std: float) -> torch.Tensor:
@@ -42,11 +87,57 @@ def scale_to_std(masks: torch.Tensor, std: float) -> torch.Tensor:
     return masks * (std / masks.std(dim=-1, keepdim=True).clamp_min(1e-12))
 
 
-def permute_pixels(masks: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    """The control: each mask with its pixels shuffled (same values, same norm)."""
+def permute_pixels(masks: torch.Tensor, seed: int = 0, support: torch.Tensor | None = None) -> torch.Tensor:
+    """The control: each mask (row) with its pixels shuffled (same values, same norm).
+
+    With ``support`` (a ``(p,)`` boolean), only the pixels inside it are shuffled among
+    themselves, so an edge mask's control stays on the edge.
+    """
     check_shape("masks", masks, (None, None))
     gen = torch.Generator().manual_seed(seed)
-    return torch.stack([m[torch.randperm(m.numel(), generator=gen)] for m in masks])
+    where = torch.arange(masks.shape[-1]) if support is None else support.nonzero().flatten()
+    out = masks.clone()
+    for row in out:
+        row[where] = row[where][torch.randperm(len(where), generator=gen)]
+    return out
+
+
+def rare_pixels(images: torch.Tensor, below: float = 0.01) -> torch.Tensor:
+    """``(p,)`` boolean: the pixels that are non-zero on fewer than ``below`` of ``images``
+    ``(N, p)`` (for MNIST, the outer edge of the image)."""
+    check_shape("images", images, (None, None))
+    return (images > 0).float().mean(0) < below
+
+
+def restrict(masks: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
+    """Masks ``(..., p)`` set to zero outside ``support`` (``(p,)`` boolean), each rescaled
+    to unit pixel std (the paper's Fig. 7B confines its masks to the image's edge)."""
+    if support.shape != masks.shape[-1:] or support.dtype != torch.bool:
+        raise ValueError(f"support must be a boolean tensor of shape ({masks.shape[-1]},)")
+    if not support.any():
+        raise ValueError("support is empty: no pixel would be kept")
+    kept = masks * support
+    return scale_to_std(kept.reshape(-1, kept.shape[-1]), 1.0).reshape(kept.shape)
+
+
+def _masked_logits(model: torch.nn.Module, images: torch.Tensor):
+    """A function ``mask (p,) -> logits (N, c)`` of ``model`` on ``images + mask``.
+
+    For a bilinear model, ``W_l W_e (x + m) = W_l W_e x + W_l W_e m``: the images'
+    two linear branches are computed once and each mask only adds a vector to them.
+    """
+    if not hasattr(model, "w_l"):
+        return lambda mask: model(images + mask)
+    h = model.embed(images)
+    left, right = h @ model.w_l.T, h @ model.w_r.T
+    if model.config.bias:
+        left, right = left + model.b_l, right + model.b_r
+
+    def logits(mask: torch.Tensor) -> torch.Tensor:
+        dh = model.embed(mask[None])
+        return ((left + dh @ model.w_l.T) * (right + dh @ model.w_r.T)) @ model.w_u.T
+
+    return logits
 
 
 @torch.no_grad()
@@ -59,10 +150,11 @@ def attack(
     mask's target class, both averaged over targets.
     """
     check_shape("images", images, (None, masks.shape[-1]))
+    logits_of = _masked_logits(model, images)
     accuracy, target_rate = 0.0, 0.0
     for target, mask in enumerate(masks):
         keep = labels != target
-        logits = model(images[keep] + mask)
+        logits = logits_of(mask)[keep]
         accuracy += tie_aware_hits(logits, labels[keep]).mean().item()
         target_rate += (logits.argmax(-1) == target).float().mean().item()
     return {"accuracy": accuracy / len(masks), "target_rate": target_rate / len(masks)}
@@ -75,9 +167,26 @@ def strength_sweep(
     masks: torch.Tensor,
     stds: list[float],
     seed: int = 0,
+    support: torch.Tensor | None = None,
 ) -> dict[str, list[float]]:
-    """:func:`attack` for eigenvector masks and shuffled controls at each pixel std."""
-    shuffled = permute_pixels(masks, seed)
+    """:func:`attack` for masks and their shuffled controls at each pixel std.
+
+    ``masks`` is ``(c, p)``, one per target class, or ``(c, m, p)``, ``m`` per target
+    (the paper's masks): then every number is the mean over the ``m`` masks.
+    ``support`` keeps the controls' pixels inside it (see :func:`permute_pixels`).
+    """
+    if masks.ndim == 3:
+        sweeps = [
+            strength_sweep(model, images, labels, masks[:, j], stds, seed + j, support)
+            for j in range(masks.shape[1])
+        ]
+        return {
+            key: [sum(values) / len(sweeps) for values in zip(*(s[key] for s in sweeps))]
+            if key != "std"
+            else list(stds)
+            for key in sweeps[0]
+        }
+    shuffled = permute_pixels(masks, seed, support)
     out = {
         "std": list(stds),
         "accuracy": [],

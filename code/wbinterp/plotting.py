@@ -138,7 +138,9 @@ def spectra(values, labels: Sequence[str], top: int = 40, title: str = "") -> Fi
 
 
 def attack_curves(
-    sweep: dict[str, list[float]], quoted: dict[str, tuple[float, float]] | None = None
+    sweep: dict[str, list[float]],
+    quoted: dict[str, tuple[float, float]] | None = None,
+    title: str = "Masks from the weights alone",
 ) -> Figure:
     """Accuracy and target rate against mask strength, masks and shuffled controls.
 
@@ -173,7 +175,7 @@ def attack_curves(
     )
     for (name, (x, y)), marker in zip((quoted or {}).items(), "x+*^"):
         ax.plot([x], [y], marker, color="black", markersize=8, linestyle="none", label=name)
-    ax.set(xlabel="mask pixel std σ", ylabel="% of test images", title="Masks from the weights alone")
+    ax.set(xlabel="mask pixel std σ", ylabel="% of test images", title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
