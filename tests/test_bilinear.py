@@ -178,18 +178,25 @@ def test_eigen_contributions_sum_to_the_model_logits():
         bl.eigen_contributions(spec, x)
 
 
-def test_logit_gap_ranks_terms_by_magnitude_and_keeps_signs():
-    contributions = torch.tensor(
-        [
-            [0.5, 0.1, -3.0],  # class 0: the true class
-            [4.0, 1.0, 0.0],  # class 1: the prediction
-            [9.0, 0.0, 0.0],
-        ]
-    )
-    gap = bl.explain_logit_gap(contributions, predicted=1, true=0, top=2)
-    assert (gap.predicted, gap.true) == (1, 0)
-    assert gap.margin == pytest.approx(5.0 - (-2.4))
-    assert gap.for_predicted == [(0, 4.0), (1, 1.0)]
-    assert [i for i, _ in gap.for_true] == [2, 0] and gap.for_true[0][1] == pytest.approx(-3.0)
-    with pytest.raises(ValueError, match="between 0 and 2"):
-        bl.explain_logit_gap(contributions, predicted=3, true=0)
+def test_margin_terms_add_up_to_the_logit_difference_in_one_basis():
+    gen = torch.Generator().manual_seed(5)
+    q = torch.randn(4, 6, 6, generator=gen)
+    q = (q + q.transpose(1, 2)) / 2
+    h = torch.randn(6, generator=gen)
+    logits = bl.quadratic_form(q, h[None])[0]
+    why = bl.explain_margin(q, h, predicted=2, true=0, top=2)
+    assert why.margin == pytest.approx((logits[2] - logits[0]).item(), rel=1e-10)
+    torch.testing.assert_close(why.terms.sum(), logits[2] - logits[0], rtol=1e-10, atol=1e-12)
+    # one orthonormal basis that diagonalises Q_p - Q_t
+    torch.testing.assert_close(why.vectors @ why.vectors.T, torch.eye(6), rtol=0, atol=1e-10)
+    torch.testing.assert_close(why.vectors.T @ torch.diag(why.values) @ why.vectors, q[2] - q[0])
+    # adding one matrix to every class changes no term
+    shared = torch.randn(6, 6, generator=gen)
+    moved = bl.explain_margin(q + (shared + shared.T), h, predicted=2, true=0, top=2)
+    torch.testing.assert_close(moved.terms.sort().values, why.terms.sort().values)
+    assert all(t > 0 for _, t in why.for_predicted) and all(t < 0 for _, t in why.for_true)
+    assert why.for_predicted[0][1] == pytest.approx(why.terms.max().item())
+    with pytest.raises(ValueError, match="two different classes between 0 and 3"):
+        bl.explain_margin(q, h, predicted=1, true=1)
+    with pytest.raises(ValueError, match=r"h must have shape \(6\)"):
+        bl.explain_margin(q, torch.randn(5), predicted=1, true=0)

@@ -217,41 +217,59 @@ def eigen_contributions(spec: Spectrum, h: torch.Tensor) -> torch.Tensor:
     return torch.einsum("cin,bn->bci", spec.vectors, h).square() * spec.values
 
 
-class LogitGap(NamedTuple):
-    """Why one input's logit for ``predicted`` beat the one for ``true``, eigenvector by eigenvector."""
+class MarginTerms(NamedTuple):
+    """Why one input's logit for ``predicted`` beat the one for ``true``, in one basis:
+    the eigenvectors ``u_i`` of ``Q_predicted − Q_true``."""
 
     predicted: int
     """The class with the larger logit (the model's answer)."""
     true: int
     """The class it should have been."""
     margin: float
-    """``logit_predicted − logit_true``: the sum of all of ``predicted``'s contributions
-    minus the sum of all of ``true``'s."""
+    """``logit_predicted − logit_true = hᵀ (Q_p − Q_t) h = Σ_i μ_i (u_i·h)²``."""
+    terms: torch.Tensor
+    """``(n,)``: every term ``μ_i (u_i·h)²``, in the order of ``vectors``; they sum to ``margin``."""
+    vectors: torch.Tensor
+    """``(n, n)``: the unit eigenvectors ``u_i`` of ``Q_p − Q_t`` as rows, ``μ_i`` descending."""
+    values: torch.Tensor
+    """``(n,)``: the eigenvalues ``μ_i``."""
     for_predicted: list[tuple[int, float]]
-    """The largest-magnitude terms of the predicted class's logit: (eigenvector index, ``λ (v·h)²``)."""
+    """The largest positive terms (index, term): what made ``predicted`` win."""
     for_true: list[tuple[int, float]]
-    """The largest-magnitude terms of the true class's logit: (eigenvector index, ``λ (v·h)²``)."""
+    """The largest negative terms (index, term): what argued for ``true``."""
 
 
-def explain_logit_gap(contributions: torch.Tensor, predicted: int, true: int, top: int = 3) -> LogitGap:
-    """The terms that decide between two classes for one input.
+def explain_margin(q: torch.Tensor, h: torch.Tensor, predicted: int, true: int, top: int = 3) -> MarginTerms:
+    """Decompose the margin ``logit_p − logit_t`` of one input ``h`` (``(n,)``) over the
+    eigenvectors of ``Q_p − Q_t`` (``q`` is ``(c, n, n)``).
 
-    ``contributions`` is that input's ``(c, n)`` slice of :func:`eigen_contributions`.
-    Indices refer to the spectrum the contributions came from (row ``predicted``
-    or ``true``); each list is sorted by ``|λ (v·h)²|``, largest first, and keeps
-    the sign: a negative term is an eigenvector with ``λ < 0`` arguing against
-    its class.
+    Softmax ignores whatever all logits share, so the choice between two classes
+    depends on ``h`` only through ``hᵀ (Q_p − Q_t) h``: one symmetric matrix, one basis,
+    whose terms add up to the margin exactly. (The top terms of ``Q_p`` and of ``Q_t``
+    separately would be in two different bases, and each includes what the two share.)
     """
-    check_shape("contributions", contributions, (None, None))
-    c = contributions.shape[0]
-    if not (0 <= predicted < c and 0 <= true < c):
-        raise ValueError(f"predicted and true must be classes between 0 and {c - 1}, got {predicted}, {true}")
+    check_shape("q", q, (None, None, q.shape[1] if q.ndim == 3 else None))
+    check_shape("h", h, (q.shape[1],))
+    c = q.shape[0]
+    if not (0 <= predicted < c and 0 <= true < c) or predicted == true:
+        raise ValueError(
+            f"predicted and true must be two different classes between 0 and {c - 1}, "
+            f"got {predicted} and {true}"
+        )
     if top < 0:
         raise ValueError(f"top must be non-negative, got {top}")
-
-    def largest(row: torch.Tensor) -> list[tuple[int, float]]:
-        order = row.abs().argsort(descending=True)[:top]
-        return [(int(i), float(row[i])) for i in order]
-
-    margin = float(contributions[predicted].sum() - contributions[true].sum())
-    return LogitGap(predicted, true, margin, largest(contributions[predicted]), largest(contributions[true]))
+    values, vectors = torch.linalg.eigh(q[predicted] - q[true])
+    values, vectors = values.flip(-1), vectors.flip(-1).T  # descending, rows
+    terms = (vectors @ h).square() * values
+    positive = [int(i) for i in terms.argsort(descending=True)[:top] if terms[i] > 0]
+    negative = [int(i) for i in terms.argsort()[:top] if terms[i] < 0]
+    return MarginTerms(
+        predicted,
+        true,
+        float(terms.sum()),
+        terms,
+        vectors,
+        values,
+        [(i, float(terms[i])) for i in positive],
+        [(i, float(terms[i])) for i in negative],
+    )
