@@ -67,3 +67,19 @@ def test_top_n_accuracy_at_full_n_is_spliced_accuracy():
     full = sparse.evaluate_transcoder(tc, mlp, x, y)["spliced_accuracy"]
     acc = ft.top_n_accuracy(tc, mlp, x, y, [0, 6, 40])
     assert acc[6] == pytest.approx(full) and acc[40] == pytest.approx(full)
+
+
+def test_importance_centres_effects_so_a_shared_push_scores_zero():
+    acts = torch.tensor([[2.0, 1.0], [0.0, 1.0], [1.0, 1.0]])
+    labels = torch.tensor([0, 1, 1])
+    effects = torch.tensor([[3.0, 5.0], [1.0, 5.0]])  # feature 1 raises both logits alike
+    raw = ft.importance(acts, labels, effects, centre=False)
+    torch.testing.assert_close(raw, torch.tensor([[6.0, 5.0], [0.5, 5.0]]))
+    centred = ft.importance(acts, labels, effects)
+    torch.testing.assert_close(centred, torch.tensor([[2.0, 0.0], [-0.5, 0.0]]))
+    # centred scores decompose each class's mean of (z_c - mean logit), raw ones its mean z_c
+    logits = acts @ effects.T
+    for c in range(2):
+        rows = labels == c
+        assert raw[c].sum() == pytest.approx(logits[rows, c].mean().item())
+        assert centred[c].sum() == pytest.approx((logits[rows, c] - logits[rows].mean(1)).mean().item())

@@ -60,12 +60,20 @@ def coactivation(activations: torch.Tensor, features: torch.Tensor | list[int]) 
     return both / fired.sum(0).clamp_min(1)[:, None]
 
 
-def importance(activations: torch.Tensor, labels: torch.Tensor, effects: torch.Tensor) -> torch.Tensor:
+def importance(
+    activations: torch.Tensor, labels: torch.Tensor, effects: torch.Tensor, centre: bool = True
+) -> torch.Tensor:
     """Mean contribution of every feature to the true class's logit, per class, ``(c, F)``.
 
-    Entry ``(c, i)`` averages ``f_i(x) · effect[c, i]`` over the images of class
-    ``c``. Sorted, each row is the transcoder's importance spectrum for that class.
+    Entry ``(c, i)`` averages ``f_i(x) · e[c, i]`` over the images of class ``c``.
+    Only differences between logits decide a prediction, so by default (``centre``)
+    ``e[c, i]`` is the effect on class ``c`` minus the mean effect over all classes:
+    a feature that raises every logit alike scores zero. With ``centre=False`` the
+    scores decompose the class's mean logit exactly. Sorted, each row is the
+    transcoder's importance spectrum for that class.
     """
+    if centre:
+        effects = effects - effects.mean(0, keepdim=True)
     return class_means(activations, labels, effects.shape[0]) * effects
 
 
