@@ -65,12 +65,14 @@ def test_dead_and_dense_counting_on_hand_made_activations():
     acts = torch.zeros(100, 5)
     acts[0, 0] = 1.0  # fires once: rare but alive
     acts[:50, 1] = 2.0  # dense (50 %)
-    acts[:10, 2] = 0.5  # exactly 10 %: not dense
-    acts[:11, 3] = 0.5  # 11 %: dense
+    acts[:20, 2] = 0.5  # exactly 20 %: not dense
+    acts[:12, 3] = 0.5  # 12 %, like a feature for every image of one digit: not dense
     stats = sparse.firing_stats(acts)
+    assert sparse.DENSE_THRESHOLD == 0.2
     assert stats["dead"] == 1 and stats["dead_fraction"] == pytest.approx(0.2)
-    assert stats["dense"] == 2
-    assert stats["l0"] == pytest.approx((1 + 50 + 10 + 11) / 100)
+    assert stats["dense"] == 1
+    assert stats["l0"] == pytest.approx((1 + 50 + 20 + 12) / 100)
+    assert sparse.firing_stats(acts, dense_threshold=0.1)["dense"] == 3
 
 
 def test_identity_like_transcoder_reproduces_the_mlp():
