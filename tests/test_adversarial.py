@@ -107,10 +107,27 @@ def test_fast_attack_equals_the_model_on_masked_images():
         model.b_l.normal_(), model.b_r.normal_()
     x = torch.rand(50, 784, dtype=torch.float64)
     mask = torch.randn(784, dtype=torch.float64)
+    scales = [0.0, 0.3, 1.0]
     with torch.no_grad():
-        torch.testing.assert_close(
-            adv._masked_logits(model, x)(mask), model(x + mask), rtol=1e-10, atol=1e-10
-        )
+        for s, logits in zip(scales, adv._masked_logits(model, x)(mask, scales)):
+            torch.testing.assert_close(logits, model(x + s * mask), rtol=1e-10, atol=1e-10)
+
+
+def test_sweep_equals_attacks_at_each_strength():
+    model = small_model()
+    x, y = torch.rand(60, 784, dtype=torch.float64), torch.arange(60) % 10
+    masks = torch.randn(10, 784, dtype=torch.float64)
+    stds = [0.0, 0.1, 0.3]
+    sweep = adv.strength_sweep(model, x, y, masks, stds, seed=4)
+    shuffled = adv.permute_pixels(masks, seed=4)
+    for i, std in enumerate(stds):
+        real = adv.attack(model, x, y, adv.scale_to_std(masks, std))
+        control = adv.attack(model, x, y, adv.scale_to_std(shuffled, std))
+        assert sweep["accuracy"][i] == pytest.approx(real["accuracy"])
+        assert sweep["target_rate"][i] == pytest.approx(real["target_rate"])
+        assert sweep["control_accuracy"][i] == pytest.approx(control["accuracy"])
+    with pytest.raises(ValueError, match="non-negative"):
+        adv.strength_sweep(model, x, y, masks, [-0.1])
 
 
 def test_edge_controls_stay_on_the_edge():

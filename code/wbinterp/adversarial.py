@@ -121,21 +121,28 @@ def restrict(masks: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
 
 
 def _masked_logits(model: torch.nn.Module, images: torch.Tensor):
-    """A function ``mask (p,) -> logits (N, c)`` of ``model`` on ``images + mask``.
+    """A function ``(mask (p,), scales) -> [logits (N, c) of images + s·mask, for s in scales]``.
 
-    For a bilinear model, ``W_l W_e (x + m) = W_l W_e x + W_l W_e m``: the images'
-    two linear branches are computed once and each mask only adds a vector to them.
+    For a bilinear model the logits are a quadratic polynomial in ``s``: with the
+    images' branches ``L = W_l W_e x (+ b_l)``, ``R`` likewise, and the mask's
+    ``l = W_l W_e m``, ``r = W_r W_e m``,
+    ``(L + s l) ⊙ (R + s r) = L⊙R + s (L⊙r + l⊙R) + s² l⊙r``. The three coefficients
+    are computed once per mask, and each strength costs only their weighted sum.
     """
     if not hasattr(model, "w_l"):
-        return lambda mask: model(images + mask)
+        return lambda mask, scales: [model(images + s * mask) for s in scales]
     h = model.embed(images)
     left, right = h @ model.w_l.T, h @ model.w_r.T
     if model.config.bias:
         left, right = left + model.b_l, right + model.b_r
+    constant = (left * right) @ model.w_u.T
 
-    def logits(mask: torch.Tensor) -> torch.Tensor:
+    def logits(mask: torch.Tensor, scales: list[float]) -> list[torch.Tensor]:
         dh = model.embed(mask[None])
-        return ((left + dh @ model.w_l.T) * (right + dh @ model.w_r.T)) @ model.w_u.T
+        dl, dr = dh @ model.w_l.T, dh @ model.w_r.T
+        linear = (left * dr + dl * right) @ model.w_u.T
+        quadratic = (dl * dr) @ model.w_u.T  # (1, c): the mask alone
+        return [constant + s * linear + s * s * quadratic for s in scales]
 
     return logits
 
@@ -149,15 +156,29 @@ def attack(
     Returns the accuracy on the masked images and the fraction classified as the
     mask's target class, both averaged over targets.
     """
+    return _attack_at(model, images, labels, masks, [1.0])[0]
+
+
+@torch.no_grad()
+def _attack_at(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    masks: torch.Tensor,
+    scales: list[float],
+) -> list[dict[str, float]]:
+    """:func:`attack` with the masks multiplied by each of ``scales``, one dict per scale."""
     check_shape("images", images, (None, masks.shape[-1]))
     logits_of = _masked_logits(model, images)
-    accuracy, target_rate = 0.0, 0.0
+    accuracy, target_rate = [0.0] * len(scales), [0.0] * len(scales)
     for target, mask in enumerate(masks):
         keep = labels != target
-        logits = logits_of(mask)[keep]
-        accuracy += tie_aware_hits(logits, labels[keep]).mean().item()
-        target_rate += (logits.argmax(-1) == target).float().mean().item()
-    return {"accuracy": accuracy / len(masks), "target_rate": target_rate / len(masks)}
+        for j, logits in enumerate(logits_of(mask, scales)):
+            accuracy[j] += tie_aware_hits(logits[keep], labels[keep]).mean().item()
+            target_rate[j] += (logits[keep].argmax(-1) == target).float().mean().item()
+    return [
+        {"accuracy": a / len(masks), "target_rate": t / len(masks)} for a, t in zip(accuracy, target_rate)
+    ]
 
 
 def strength_sweep(
@@ -194,9 +215,12 @@ def strength_sweep(
         "control_accuracy": [],
         "control_target_rate": [],
     }
-    for std in stds:
-        real = attack(model, images, labels, scale_to_std(masks, std))
-        control = attack(model, images, labels, scale_to_std(shuffled, std))
+    if any(std < 0 for std in stds):
+        raise ValueError(f"every std must be non-negative, got {stds}")
+    # scale_to_std(m, s) = s · scale_to_std(m, 1): one pass per mask serves every strength
+    reals = _attack_at(model, images, labels, scale_to_std(masks, 1.0), list(stds))
+    controls = _attack_at(model, images, labels, scale_to_std(shuffled, 1.0), list(stds))
+    for real, control in zip(reals, controls):
         out["accuracy"].append(real["accuracy"])
         out["target_rate"].append(real["target_rate"])
         out["control_accuracy"].append(control["accuracy"])
