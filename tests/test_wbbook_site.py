@@ -198,13 +198,31 @@ def test_every_chapter_converts(tmp_path):
 # --- a real Sphinx build with the theme's launch buttons ------------------------------------
 
 
+#: The home page: the table of contents, and a bibliography (docutils citations).
+INDEX = """\
+# Home
+
+```{toctree}
+book/ch
+```
+
+See [Bis95]_.
+
+```{eval-rst}
+.. [Bis95] Christopher M. Bishop. Training with noise. 1995. https://doi.org/10.1162/neco.1995.7.1.108
+
+.. [EY36] Carl Eckart and Gale Young. The approximation of one matrix by another. 1936.
+```
+"""
+
+
 def _sphinx_build(tmp_path, edition, **overrides):
     from sphinx.application import Sphinx
 
     src = tmp_path / "src"
     (src / "book").mkdir(parents=True, exist_ok=True)
     (src / "book" / "ch.md").write_text(CHAPTER)
-    (src / "index.md").write_text("# Home\n\n```{toctree}\nbook/ch\n```\n")
+    (src / "index.md").write_text(INDEX)
     out = tmp_path / edition
     app = Sphinx(
         str(src),
@@ -249,6 +267,19 @@ def test_sphinx_build_writes_notebooks_and_points_colab_at_them(tmp_path):
     assert "git+https://github.com/wbinterp/wbinterp-book.git@main" in nb.cells[1].source
     assert any("answer = 42" in c.source for c in nb.cells)
     assert not (html / "_notebooks" / "index.ipynb").exists()  # not a notebook page
+
+
+def test_citations_are_list_items_and_exercise_links_keep_contrast(tmp_path):
+    # axe-core (the browser check): a role="list" block must hold role="listitem" entries, not
+    # the deprecated doc-biblioentry; links in the tinted exercise boxes need 4.5:1 contrast
+    html = _sphinx_build(tmp_path, "full")
+    page = (html / "index.html").read_text()
+    bibliography = page[page.index('<div role="list" class="citation-list">') :]
+    bibliography = bibliography[: bibliography.index("</div>\n</div>") + 13]
+    assert bibliography.count('role="listitem"') == 2 and "doc-biblioentry" not in page
+    assert re.search(r'<link rel="stylesheet" type="text/css" href="_static/wbbook\.css[?"]', page)
+    style = (html / "_static" / "wbbook.css").read_text()
+    assert 'html[data-theme="light"] div.exercise' in style and "--pst-color-link" in style
 
 
 def test_student_edition_leaves_solutions_out_of_the_site(tmp_path):

@@ -9,6 +9,15 @@ every image complete), and reports: a JavaScript error, a failed or 4xx/5xx requ
 the local server, an image that did not load, maths that MathJax did not render, or a
 Markdown table shown as text. On a phone-sized viewport it opens the chapter menu with
 the visible button. Saves a full-page screenshot of every page. Exits 1 if any page fails.
+
+**Accessibility.** On every page, once it is ready and its screenshot taken, the check runs
+axe-core (its default rules: WCAG 2 A and AA, and Deque's best practices) and fails the
+page on each violation of impact "serious" or "critical", one line per rule; moderate and
+minor ones are only counted, in the page's ``axe:`` summary line. The phone page is audited
+too, with its chapter menu open. axe-core's ``axe.min.js`` comes from the PyPI package
+``axe-playwright-python`` (pinned in ``requirements.txt``). axe takes seconds on a long page
+(its colour-contrast rule, on the API reference), so it audits one page while the next
+one loads.
 """
 
 from __future__ import annotations
@@ -18,6 +27,9 @@ import sys
 from pathlib import Path
 
 from .browser import launch, open_ready, serve
+
+#: axe impacts that fail a page; the others are only counted.
+SEVERE = ("critical", "serious")
 
 SKIP = {"genindex.html", "search.html", "py-modindex.html"}
 DESKTOP = {"width": 1280, "height": 900}
@@ -52,67 +64,184 @@ SIDEBAR_SHOWN = """() => [...document.querySelectorAll('nav.bd-docs-nav')].some(
 })"""
 
 
+def axe_script() -> str:
+    """axe-core's ``axe.min.js``, as bundled by the PyPI package axe-playwright-python."""
+    from axe_playwright_python.base import AXE_FILE_PATH
+
+    return AXE_FILE_PATH.read_text(encoding="utf-8")
+
+
+#: axe-core's options: its default rules; only the violations are reported in full. The
+#: CSSOM preload is left out: axe-core 4.12 fetches a stylesheet's relative ``@import`` from
+#: the wrong URL (dequelabs/axe-core#5268: a 404 for ``/basic.css``, pulled in by the theme's
+#: ``_static/styles/theme.css``), and only ``css-orientation-lock``, an experimental rule that
+#: the defaults do not run, reads the CSSOM. The media preload (autoplaying audio) stays.
+AXE_OPTIONS = {"resultTypes": ["violations"], "preload": {"assets": ["media"]}}
+
+#: Starts axe-core on the whole document, without waiting for it: the check reads the result
+#: (:data:`AXE_RESULT`) later, so the next page loads while this one is audited.
+START_AXE = """(options) => {
+  window.__wbbookAxe = axe.run(document, options).then(results => ({
+    version: results.testEngine.version,
+    violations: results.violations.map(v => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.map(n => ({target: n.target, impact: n.impact})),
+    })),
+  }));
+}"""
+AXE_RESULT = "() => window.__wbbookAxe"
+
+
+def start_axe(page, script: str) -> None:
+    """Inject axe-core into ``page`` and start it on the whole document."""
+    page.add_script_tag(content=script)
+    page.evaluate(START_AXE, AXE_OPTIONS)
+
+
+def _selector(target, limit: int = 80) -> str:
+    """A node's axe target as one short selector (iframes and shadow roots joined by " >> ")."""
+    text = " >> ".join(t if isinstance(t, str) else " ".join(map(str, t)) for t in target)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def axe_report(results: dict) -> tuple[list[str], str]:
+    """An axe result's failures and the page's one-line summary.
+
+    A failure is a violation of impact "serious" or "critical": one line per rule, with the
+    number of nodes and the first node's selector. The summary counts the rules violated,
+    the severe ones and the others (moderate, minor), naming each with its number of nodes.
+    """
+    violations = results.get("violations", [])
+    severe = [v for v in violations if v.get("impact") in SEVERE]
+    mild = [v for v in violations if v.get("impact") not in SEVERE]
+    failures = []
+    for v in severe:
+        nodes = v.get("nodes", [])
+        where = f", e.g. {_selector(nodes[0]['target'])}" if nodes and nodes[0].get("target") else ""
+        help_ = f" \u2014 {v['help']}" if v.get("help") else ""
+        failures.append(f"axe {v['id']} ({v['impact']}): {_plural(len(nodes), 'node')}{where}{help_}")
+
+    def named(group: list[dict]) -> str:
+        names = ", ".join(f"{v['id']} \u00d7{len(v.get('nodes', []))}" for v in group)
+        return f" ({names})" if names else ""
+
+    summary = f"axe: {len(severe)} serious/critical{named(severe)}, {len(mild)} moderate/minor{named(mild)}"
+    return failures, summary
+
+
+def _watch(context, base: str, problems: list[str]) -> None:
+    """Record the context's JavaScript errors, console errors and broken requests in ``problems``."""
+    context.on("weberror", lambda err: problems.append(f"JavaScript error: {err.error}"))
+    context.on(
+        "console",
+        lambda msg: problems.append(f"console error: {msg.text}") if msg.type == "error" else None,
+    )
+    # a request the browser itself abandoned (a redirect moved on) is not a broken file
+    context.on(
+        "requestfailed",
+        lambda req: (
+            problems.append(f"request failed: {req.url} ({req.failure})")
+            if req.url.startswith(base) and req.failure != "net::ERR_ABORTED"
+            else None
+        ),
+    )
+    context.on(
+        "response",
+        lambda resp: (
+            problems.append(f"HTTP {resp.status}: {resp.url}")
+            if resp.url.startswith(base) and resp.status >= 400
+            else None
+        ),
+    )
+
+
+class PageCheck:
+    """One page open in a fresh context, checked, its screenshot taken, and axe-core running
+    (when given its script). :meth:`finish` waits for axe, closes the context and returns
+    the page's problems and what was measured."""
+
+    def __init__(
+        self,
+        browser,
+        base: str,
+        rel: str,
+        screenshot: Path | None,
+        timeout_ms: int = 30_000,
+        axe: str | None = None,
+    ):
+        self.problems: list[str] = []
+        self.context = browser.new_context(viewport=DESKTOP)
+        self.axe = axe is not None
+        try:
+            _watch(self.context, base, self.problems)
+            self.page = open_ready(self.context, f"{base}/{rel}", timeout_ms)
+            self.state = state = self.page.evaluate(CHECK_PAGE)
+            self.problems += [f"broken image: {src}" for src in state["broken"]]
+            if state["math"] and state["rendered"] < state["math"]:
+                self.problems.append(
+                    f"unrendered maths: {state['math']} math nodes, {state['rendered']} rendered"
+                )
+            if state["rawTables"]:
+                self.problems.append(f"{state['rawTables']} Markdown tables shown as text, not rendered")
+            if state["mathErrors"]:
+                self.problems.append(f"{state['mathErrors']} MathJax errors")
+            if screenshot is not None:
+                self.page.screenshot(path=str(screenshot), full_page=True)
+            if axe is not None:  # after the screenshot: axe scrolls the page as it works
+                start_axe(self.page, axe)
+        except BaseException:
+            self.context.close()
+            raise
+
+    def finish(self) -> tuple[list[str], dict]:
+        try:
+            if self.axe:
+                failures, self.state["axe"] = axe_report(self.page.evaluate(AXE_RESULT))
+                self.problems += failures
+        finally:
+            self.context.close()
+        return self.problems, self.state
+
+
 def check_page(
-    browser, base: str, rel: str, screenshot: Path | None, timeout_ms: int = 30_000
+    browser,
+    base: str,
+    rel: str,
+    screenshot: Path | None,
+    timeout_ms: int = 30_000,
+    axe: str | None = None,
 ) -> tuple[list[str], dict]:
     """Open one page in a fresh context; return its problems and what was measured."""
-    problems: list[str] = []
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        context.on("weberror", lambda err: problems.append(f"JavaScript error: {err.error}"))
-        context.on(
-            "console",
-            lambda msg: problems.append(f"console error: {msg.text}") if msg.type == "error" else None,
-        )
-        # a request the browser itself abandoned (a redirect moved on) is not a broken file
-        context.on(
-            "requestfailed",
-            lambda req: (
-                problems.append(f"request failed: {req.url} ({req.failure})")
-                if req.url.startswith(base) and req.failure != "net::ERR_ABORTED"
-                else None
-            ),
-        )
-        context.on(
-            "response",
-            lambda resp: (
-                problems.append(f"HTTP {resp.status}: {resp.url}")
-                if resp.url.startswith(base) and resp.status >= 400
-                else None
-            ),
-        )
-        page = open_ready(context, f"{base}/{rel}", timeout_ms)
-        state = page.evaluate(CHECK_PAGE)
-        problems += [f"broken image: {src}" for src in state["broken"]]
-        if state["math"] and state["rendered"] < state["math"]:
-            problems.append(f"unrendered maths: {state['math']} math nodes, {state['rendered']} rendered")
-        if state["rawTables"]:
-            problems.append(f"{state['rawTables']} Markdown tables shown as text, not rendered")
-        if state["mathErrors"]:
-            problems.append(f"{state['mathErrors']} MathJax errors")
-        if screenshot is not None:
-            page.screenshot(path=str(screenshot), full_page=True)
-    finally:
-        context.close()
-    return problems, state
+    return PageCheck(browser, base, rel, screenshot, timeout_ms, axe).finish()
 
 
-def check_phone_menu(browser, base: str, rel: str, timeout_ms: int = 30_000) -> list[str]:
-    """On a 390 × 844 viewport, the visible menu button must open the chapter list."""
+def check_phone_menu(browser, base: str, rel: str, timeout_ms: int = 30_000, axe: str | None = None):
+    """On a 390 × 844 viewport, the visible menu button must open the chapter list; then,
+    given axe-core's script, the page with its menu open must pass axe.
+
+    Returns the problems and axe's summary line (None without axe)."""
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     try:
         page = open_ready(context, f"{base}/{rel}", timeout_ms)
         if page.evaluate(SIDEBAR_SHOWN):
-            return ["phone: the chapter list is shown before the menu button is pressed"]
+            return ["phone: the chapter list is shown before the menu button is pressed"], None
         buttons = page.locator("button.primary-toggle:visible, label.sidebar-toggle.primary-toggle:visible")
         if buttons.count() == 0:
-            return ["phone: no visible menu button"]
+            return ["phone: no visible menu button"], None
         buttons.first.click()
         try:
             page.wait_for_function(SIDEBAR_SHOWN, timeout=5_000)
         except Exception:
-            return ["phone: the menu button does not open the chapter list"]
-        return []
+            return ["phone: the menu button does not open the chapter list"], None
+        if axe is None:
+            return [], None
+        start_axe(page, axe)
+        failures, summary = axe_report(page.evaluate(AXE_RESULT))
+        return [f"phone, menu open: {f}" for f in failures], summary
     finally:
         context.close()
 
@@ -124,28 +253,42 @@ def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> lis
     failures: list[str] = []
     if screenshots is not None:
         screenshots.mkdir(parents=True, exist_ok=True)
+
+    def report(rel: str, pending: PageCheck) -> None:
+        problems, state = pending.finish()
+        print(
+            f"{'ok' if not problems else 'FAIL':4s} {rel}  (maths {state['rendered']}/"
+            f"{state['math']}, images {len(state['broken'])} broken)\n     {state.get('axe', 'axe: not run')}",
+            flush=True,
+        )
+        failures.extend(f"{rel}: {p}" for p in problems)
+
     with serve(site) as base, sync_playwright() as pw:
         browser = launch(pw)
+        axe = axe_script()
+        pending: tuple[str, PageCheck] | None = None
         try:
+            # two pages at a time: axe-core audits one while the next one loads
             for path in pages(site):
                 rel = path.relative_to(site).as_posix()
                 shot = screenshots / (rel.replace("/", "_")[:-5] + ".png") if screenshots else None
-                problems, state = check_page(browser, base, rel, shot, timeout_ms)
-                print(
-                    f"{'ok' if not problems else 'FAIL':4s} {rel}  (maths {state['rendered']}/"
-                    f"{state['math']}, images {len(state['broken'])} broken)",
-                    flush=True,
-                )
-                failures += [f"{rel}: {p}" for p in problems]
+                done, pending = pending, (rel, PageCheck(browser, base, rel, shot, timeout_ms, axe))
+                if done is not None:
+                    report(*done)
+            done, pending = pending, None
+            if done is not None:
+                report(*done)
             first = pages(site)[0].relative_to(site).as_posix()
-            phone = check_phone_menu(browser, base, first, timeout_ms)
+            phone, summary = check_phone_menu(browser, base, first, timeout_ms, axe)
             print(
                 f"{'ok' if not phone else 'FAIL':4s} {first} on a phone: the menu button opens "
-                "the chapter list",
+                f"the chapter list" + (f"\n     {summary}" if summary else ""),
                 flush=True,
             )
             failures += [f"{first}: {p}" for p in phone]
         finally:
+            if pending is not None:
+                pending[1].context.close()
             browser.close()
     return failures
 

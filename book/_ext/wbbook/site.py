@@ -16,6 +16,13 @@ get each distinct script once.
 and under sphinx-book-theme 1.3 that one is a hidden duplicate, so the visible ☰ and
 "Contents" buttons did nothing. ``static/wbbook-toggles.js`` forwards their clicks.
 
+**Accessibility.** The browser check runs axe-core on every page (``browser_check.py``);
+two of its findings are fixed here. docutils gives each citation of the bibliography the
+ARIA role ``doc-biblioentry``, deprecated (DPUB-ARIA 1.1) and not allowed on a ``div``, so
+the citations' ``role="list"`` container had no list items: they get ``role="listitem"``
+(:func:`visit_citation`). Links inside sphinx-exercise's tinted exercise boxes lacked
+contrast: ``static/wbbook.css`` darkens them there.
+
 **Notebooks to run.** Colab opens only ``.ipynb`` files, and the book commits none
 (chapters are MyST Markdown, jupytext's ``md:myst``). At the end of an HTML build,
 :func:`write_notebooks` converts every chapter into ``_notebooks/<docname>.ipynb``
@@ -80,14 +87,32 @@ def _stage(app) -> None:
     app.config.html_static_path.append(str(staging))
 
 
-#: The extension's own static files (``static/``): the script that makes the menu buttons work.
+#: The extension's own static files (``static/``): the script that makes the menu buttons
+#: work, and the style sheet of the book's fixes (contrast).
 STATIC = Path(__file__).parent / "static"
 TOGGLES = "wbbook-toggles.js"
+STYLE = "wbbook.css"
 
 
 def _add_static(app) -> None:
     app.config.html_static_path.append(str(STATIC))
     app.add_js_file(TOGGLES, loading_method="defer")
+    app.add_css_file(STYLE)
+
+
+def visit_citation(self, node) -> None:
+    """docutils' citation (an entry of a ``role="list"`` block), as a list item.
+
+    docutils 0.21 gives each entry ``role="doc-biblioentry"``: deprecated since DPUB-ARIA
+    1.1 and not allowed on a ``div``, so assistive technology (and axe-core) saw a list
+    without items. ``listitem`` is the role that DPUB-ARIA 1.1 puts in its place.
+    """
+    type(self).visit_citation(self, node)
+    self.body[-1] = self.body[-1].replace('role="doc-biblioentry"', 'role="listitem"')
+
+
+def depart_citation(self, node) -> None:
+    type(self).depart_citation(self, node)
 
 
 def _point_at_local_copy(app, config) -> None:
@@ -387,6 +412,7 @@ def setup(app):
     app.connect("config-inited", _point_at_local_copy)
     app.connect("config-inited", _set_edition)
     app.add_transform(HideSolutions)
+    app.add_node(nodes.citation, override=True, html=(visit_citation, depart_citation))
     app.connect("builder-inited", _stage)
     app.connect("builder-inited", _add_static)
     # early: html-page-context stops at the first handler that returns a template name
