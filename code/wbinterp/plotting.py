@@ -237,6 +237,33 @@ def heatmap(
     return fig
 
 
+def form_grid(
+    matrices, titles: Sequence[str], ncols: int = 4, size: float = 1.7, annotate: bool = True
+) -> Figure:
+    """Small signed matrices side by side, on one colour scale centred at zero (blue
+    positive, red negative), each entry written in its cell when ``annotate``."""
+    arr = np.asarray(matrices, dtype=np.float64)
+    if arr.ndim != 3 or len(titles) != len(arr):
+        raise ValueError(f"expected (n, a, b) matrices and n titles, got {arr.shape} and {len(titles)}")
+    nrows = -(-len(arr) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.1), squeeze=False)
+    vmax = np.abs(arr).max() or 1.0
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i >= len(arr):
+            ax.axis("off")
+            continue
+        ax.imshow(arr[i], cmap=DIVERGING, vmin=-vmax, vmax=vmax)
+        ax.set_title(titles[i], fontsize=9)
+        if annotate:
+            for (r, c), v in np.ndenumerate(arr[i]):
+                if abs(v) >= 0.005:
+                    ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
 def histogram(
     values, bins, xlabel: str, ylabel: str = "features", title: str = "", logx: bool = False
 ) -> Figure:
