@@ -200,3 +200,24 @@ def test_margin_terms_add_up_to_the_logit_difference_in_one_basis():
         bl.explain_margin(q, h, predicted=1, true=1)
     with pytest.raises(ValueError, match=r"h must have shape \(6\)"):
         bl.explain_margin(q, torch.randn(5), predicted=1, true=0)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_input_forms_reproduce_the_logits(bias):
+    torch.manual_seed(0)
+    model = BilinearMLP(ModelConfig(d_input=7, d_hidden=5, n_classes=3, bias=bias)).double()
+    if bias:
+        with torch.no_grad():
+            model.b_l.normal_(), model.b_r.normal_()
+    x = torch.rand(9, 7, dtype=torch.float64)
+    forms = bl.model_input_forms(model)
+    inputs = bl.append_one(x) if bias else x
+    assert forms.shape == (3, 8, 8) if bias else (3, 7, 7)
+    with torch.no_grad():
+        torch.testing.assert_close(bl.quadratic_form(forms, inputs), model(x), rtol=1e-10, atol=1e-10)
+
+
+def test_input_forms_need_both_biases_or_neither():
+    w = torch.randn(3, 3)
+    with pytest.raises(ValueError, match="both biases"):
+        bl.input_forms(torch.randn(3, 4), w, w, torch.randn(2, 3), b_l=torch.zeros(3))

@@ -116,3 +116,21 @@ def test_real_mnist_matches_published_facts():
     assert ds.test.labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
     assert torch.bincount(ds.test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert abs(ds.train.images.mean().item() * 255 - 33.318) < 1e-2
+
+
+def test_similarity_task_relabels_by_the_target_and_its_complement():
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(40, 784, generator=g)
+    labels = torch.arange(40) % 10
+    split = data.Split(images, labels)
+    base = data.Dataset("mnist", split, data.Split(images[:20], labels[:20]), tuple("0123456789"), "abc")
+    task = data.similarity_labels(base)
+    target = images[1]  # the first image labelled 1
+    torch.testing.assert_close(data.similarity_target(split), target)
+    similarity = data.target_similarity(images, target)
+    assert task.train.labels.tolist() == (similarity > similarity.median()).long().tolist()
+    assert task.train.labels[1] == 1 and task.classes == ("False", "True")
+    assert task.checksum != base.checksum and task.train.labels.sum() == 20
+    no_ones = data.Split(images[:1], torch.zeros(1, dtype=torch.long))
+    with pytest.raises(data.DataError, match="labelled 1"):
+        data.similarity_target(no_ones)

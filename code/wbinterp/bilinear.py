@@ -75,6 +75,36 @@ def to_input_basis(q: torch.Tensor, w_e: torch.Tensor) -> torch.Tensor:
     return w_e.T @ q @ w_e
 
 
+@torch.no_grad()
+def input_forms(
+    w_e: torch.Tensor,
+    w_l: torch.Tensor,
+    w_r: torch.Tensor,
+    w_u: torch.Tensor,
+    b_l: torch.Tensor | None = None,
+    b_r: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The forms over the inputs, ``logit c = xᵀ P_c x`` with ``P_c = W_eᵀ Q_c W_e``: ``(c, p, p)``.
+
+    With biases ``b_l``, ``b_r`` (both or neither), over ``[x; 1]`` (bias folding),
+    ``(c, p + 1, p + 1)``: the last row and column hold the linear term and the constant.
+    """
+    if (b_l is None) != (b_r is None):
+        raise ValueError("pass both biases b_l and b_r, or neither")
+    if b_l is None:
+        return to_input_basis(interaction_matrices(w_l, w_r, w_u), w_e)
+    q = interaction_matrices(fold_bias(w_l, b_l), fold_bias(w_r, b_r), w_u)
+    embed = torch.zeros(w_e.shape[0] + 1, w_e.shape[1] + 1, dtype=w_e.dtype)
+    embed[:-1, :-1], embed[-1, -1] = w_e, 1.0  # [h; 1] = [[W_e, 0], [0, 1]] [x; 1]
+    return to_input_basis(q, embed)
+
+
+def model_input_forms(model: torch.nn.Module) -> torch.Tensor:
+    """:func:`input_forms` of a :class:`wbinterp.models.BilinearMLP`, biases included if it has them."""
+    biases = (model.b_l, model.b_r) if model.config.bias else (None, None)
+    return input_forms(model.w_e, model.w_l, model.w_r, model.w_u, *biases)
+
+
 def quadratic_form(q: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """``hᵀ Q_c h`` for every row of ``h`` ``(batch, n)`` and every ``Q_c``: ``(batch, c)``."""
     check_shape("q", q, (None, None, None))

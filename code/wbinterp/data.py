@@ -17,15 +17,16 @@ import shutil
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 import torchvision
 
 from .hashing import sha256_file, sha256_text
 
-#: The datasets the package knows.
-DatasetName = Literal["mnist", "fashion-mnist"]
+#: The datasets the package knows. ``"mnist-similarity"`` is MNIST's images with the
+#: labels of a ground-truth task (see :func:`similarity_labels`).
+DatasetName = Literal["mnist", "fashion-mnist", "mnist-similarity"]
 
 #: Environment variable that chooses the data directory.
 DATA_ENV = "WBINTERP_DATA"
@@ -241,18 +242,56 @@ def load_spec(spec: DatasetSpec, root: Path | None = None, download_missing: boo
     )
 
 
+def similarity_target(split: Split) -> torch.Tensor:
+    """The fixed target image of the similarity task: the first image labelled 1, ``(784,)``."""
+    ones = (split.labels == 1).nonzero()
+    if len(ones) == 0:
+        raise DataError("the similarity task needs an image labelled 1 in the training split")
+    return split.images[ones[0, 0]]
+
+
+def target_similarity(images: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``max(cos(x, t), cos(x, 1 − t))`` for every image ``(N, 784)``: ``(N,)``."""
+    cos = torch.nn.functional.cosine_similarity
+    return torch.maximum(cos(images, target[None], dim=-1), cos(images, 1 - target[None], dim=-1))
+
+
+def similarity_labels(mnist: Dataset) -> Dataset:
+    """MNIST relabelled for the ground-truth task of Pearce et al. (2025, §4.3), after Casper's
+    challenge: an image is "True" (1) when it is more similar to a fixed "1" or to its
+    complement (one minus the grayscale) than the median training image is, else "False" (0).
+
+    The median threshold balances the classes; the paper does not state its threshold.
+    """
+    target = similarity_target(mnist.train)
+    threshold = target_similarity(mnist.train.images, target).median()
+
+    def relabel(split: Split) -> Split:
+        return Split(split.images, (target_similarity(split.images, target) > threshold).long())
+
+    return Dataset(
+        name="mnist-similarity",
+        train=relabel(mnist.train),
+        test=relabel(mnist.test),
+        classes=("False", "True"),
+        checksum=sha256_text(mnist.checksum + ":similarity-labels-v1"),
+    )
+
+
 @lru_cache(maxsize=4)
 def _load_cached(name: str, root: str, download_missing: bool) -> Dataset:
+    if name == "mnist-similarity":
+        return similarity_labels(_load_cached("mnist", root, download_missing))
     return load_spec(SPECS[name], Path(root), download_missing)
 
 
 def load(name: str = "mnist", root: Path | None = None, download_missing: bool = True) -> Dataset:
-    """Load ``"mnist"`` or ``"fashion-mnist"`` into memory (cached per process).
+    """Load ``"mnist"``, ``"fashion-mnist"`` or ``"mnist-similarity"`` into memory (cached per process).
 
     Missing files are downloaded through torchvision when ``download_missing``;
     a file that is present but corrupted always raises :class:`DataError`.
     """
-    if name not in SPECS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(SPECS)}")
+    if name not in get_args(DatasetName):
+        raise ValueError(f"unknown dataset {name!r}; choose one of {list(get_args(DatasetName))}")
     root = Path(root) if root is not None else data_dir()
     return _load_cached(name, str(root.resolve()), download_missing)

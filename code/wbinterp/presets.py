@@ -28,6 +28,22 @@ PRESETS: dict[str, Config] = {
     "relu": TrainConfig(
         model=ModelConfig(kind="relu"), epochs=15, batch_size=512, lr=2e-3, weight_decay=0.1, input_noise=0.0
     ),
+    # The ground-truth task of chapter "Ground truth" (data.similarity_labels): two classes,
+    # with and without biases, a narrow layer and a short run.
+    "similarity": TrainConfig(
+        model=ModelConfig(d_hidden=64, n_classes=2, bias=True),
+        dataset="mnist-similarity",
+        epochs=10,
+        batch_size=256,
+        input_noise=0.2,
+    ),
+    "similarity-nobias": TrainConfig(
+        model=ModelConfig(d_hidden=64, n_classes=2, bias=False),
+        dataset="mnist-similarity",
+        epochs=10,
+        batch_size=256,
+        input_noise=0.2,
+    ),
     # Transcoders of the ReLU MLP, 2048 features each: TopK with k = 32, and L1 at matched
     # sparsity: α = 5e-2 fires 29.9 features per test image, within 10 % of k (α = 4.5e-2
     # fires 40). Three epochs, since the TopK one is shared by four chapters.
