@@ -79,7 +79,7 @@ def axe_script() -> str:
 AXE_OPTIONS = {"resultTypes": ["violations"], "preload": {"assets": ["media"]}}
 
 #: Starts axe-core on the whole document, without waiting for it: the check reads the result
-#: (:data:`AXE_RESULT`) later, so the next page loads while this one is audited.
+#: (``AXE_RESULT``) later, so the next page loads while this one is audited.
 START_AXE = """(options) => {
   window.__wbbookAxe = axe.run(document, options).then(results => ({
     version: results.testEngine.version,
@@ -161,7 +161,7 @@ def _watch(context, base: str, problems: list[str]) -> None:
 
 class PageCheck:
     """One page open in a fresh context, checked, its screenshot taken, and axe-core running
-    (when given its script). :meth:`finish` waits for axe, closes the context and returns
+    (when given its script). ``finish()`` waits for axe, closes the context and returns
     the page's problems and what was measured."""
 
     def __init__(
