@@ -246,6 +246,33 @@ def check_phone_menu(browser, base: str, rel: str, timeout_ms: int = 30_000, axe
         context.close()
 
 
+#: Whether the first folded solution of the page is open (sphinx-togglebutton's classes).
+SOLUTION_OPEN = """() => {
+  const solution = document.querySelector('.solution.dropdown');
+  return solution !== null && !solution.classList.contains('toggle-hidden');
+}"""
+
+
+def check_solution_title(browser, base: str, rel: str, timeout_ms: int = 30_000) -> list[str]:
+    """Clicking a folded solution's title (mostly a link to its exercise) must open it."""
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = open_ready(context, f"{base}/{rel}", timeout_ms)
+        title = page.locator(".solution.dropdown > .admonition-title a").first
+        if title.count() == 0:
+            return ["no folded solution to open"]
+        if page.evaluate(SOLUTION_OPEN):
+            return ["the first solution is open before its title is clicked"]
+        title.click()
+        try:
+            page.wait_for_function(SOLUTION_OPEN, timeout=5_000)
+        except Exception:
+            return ["clicking a solution's title does not open it"]
+        return []
+    finally:
+        context.close()
+
+
 def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> list[str]:
     """Every page's problems, as ``"page: problem"`` lines."""
     from playwright.sync_api import sync_playwright
@@ -286,6 +313,15 @@ def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> lis
                 flush=True,
             )
             failures += [f"{first}: {p}" for p in phone]
+            with_solutions = [p for p in pages(site) if 'class="solution dropdown' in p.read_text()]
+            if with_solutions:
+                rel = with_solutions[0].relative_to(site).as_posix()
+                solution = check_solution_title(browser, base, rel, timeout_ms)
+                print(
+                    f"{'ok' if not solution else 'FAIL':4s} {rel}: clicking a solution's title opens it",
+                    flush=True,
+                )
+                failures += [f"{rel}: {p}" for p in solution]
         finally:
             if pending is not None:
                 pending[1].context.close()

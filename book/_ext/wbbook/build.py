@@ -49,6 +49,14 @@ def package_fingerprint() -> str:
     return sha256_tree(Path(spec.origin).parent)
 
 
+def site_fingerprint_of(package: str) -> str:
+    """SHA-256 over the package's fingerprint and this machinery's own files (``wbbook``)."""
+    from wbinterp.hashing import sha256_text, sha256_tree
+
+    here = Path(__file__).parent
+    return sha256_text(package + sha256_tree(here) + sha256_tree(here / "static", "*.*"))
+
+
 def changed_since(stamp: Path, fingerprint: str) -> bool:
     """Whether ``stamp`` records another fingerprint than ``fingerprint`` (or none)."""
     return not stamp.is_file() or stamp.read_text().strip() != fingerprint
@@ -173,9 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     folder, builder = EDITIONS[edition]
     out = root / "_build" / folder / "_build" if folder else root / "_build"
     stamp = out / f".{builder}.package"
-    status = subprocess.call(command(root, edition, flags, fresh=changed_since(stamp, fingerprint)))
-    if status == 0:  # Sphinx's saved environment now matches the package
-        record(stamp, fingerprint)
+    # the pages depend on the package and on this machinery (its Sphinx extension and the
+    # static files it adds, which Sphinx copies only when it writes some page)
+    site_fingerprint = site_fingerprint_of(fingerprint)
+    status = subprocess.call(command(root, edition, flags, fresh=changed_since(stamp, site_fingerprint)))
+    if status == 0:  # Sphinx's saved environment now matches the package and the machinery
+        record(stamp, site_fingerprint)
     if status == 0 and edition == "pdf":
         site = out / builder
         page = single_page(site, root / "_toc.yml")

@@ -14,3 +14,17 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 });
+
+// A folded solution's title is mostly a link back to its exercise, and
+// sphinx-togglebutton only toggles on a click that lands on the title itself, its
+// button or its icon: a click on the link jumped away instead of opening the solution.
+// Turn a click on the link into a click on the solution's toggle button.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest(".solution.dropdown > .admonition-title a");
+  if (!link) return;
+  const button = link.closest(".admonition-title").querySelector(".toggle-button");
+  if (!button) return;
+  event.preventDefault();
+  event.stopPropagation();
+  button.click();
+}, true);

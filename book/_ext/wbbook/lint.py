@@ -1,0 +1,66 @@
+"""Checks on the chapters' code that a build cannot make: what a reader sees must run.
+
+A code cell tagged ``remove-cell`` (or ``remove-input``) is invisible on the page; a
+visible cell that uses a name only such a cell defines cannot be followed or copied
+by a reader. ``python -m wbbook.lint book/*.md`` lists those names, chapter by chapter.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import sys
+from pathlib import Path
+
+import jupytext
+
+HIDDEN_TAGS = {"remove-cell", "remove-input"}
+
+
+def _defined_and_used(source: str) -> tuple[set[str], set[str]]:
+    """Names a cell binds (assignments, imports, defs, loop and function arguments) and uses."""
+    tree = ast.parse(source)
+    defined, used = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (used if isinstance(node.ctx, ast.Load) else defined).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return defined, used
+
+
+def hidden_only_names(path: Path) -> dict[str, int]:
+    """Names that visible cells of the chapter at ``path`` use but only hidden cells define
+    (each with the number of visible cells that use it)."""
+    notebook = jupytext.read(path)
+    visible, hidden = set(dir(builtins)), set()
+    found: dict[str, int] = {}
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        defined, used = _defined_and_used(cell.source)
+        if HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
+            hidden |= defined
+            continue
+        for name in sorted((used - defined - visible) & hidden):
+            found[name] = found.get(name, 0) + 1
+        visible |= defined
+    return found
+
+
+def main(paths: list[str]) -> int:
+    bad = 0
+    for path in map(Path, paths):
+        names = hidden_only_names(path)
+        if names:
+            bad += 1
+            print(f"{path}: visible code uses names only hidden cells define: {', '.join(sorted(names))}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
