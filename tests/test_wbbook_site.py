@@ -364,3 +364,38 @@ def test_binder_has_cpu_torch_at_the_pinned_versions_and_jupytext():
 def test_generated_notebooks_are_never_committed():
     assert not list((ROOT / "book").glob("*.ipynb"))
     assert "*.ipynb" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_exec_table_shows_chapter_titles_and_minutes():
+    """myst-nb's execution table, as its post-transform builds it, made readable."""
+    from types import SimpleNamespace
+
+    from docutils import nodes
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+    from docutils.utils import new_document
+    from sphinx.addnodes import pending_xref
+
+    from wbbook.site import ReadableExecTable
+
+    def row(cells):
+        return nodes.row("", *[nodes.entry("", cell) for cell in cells])
+
+    link = pending_xref("", nodes.inline(text="book/04_low_rank"), reftype="doc")
+    header = [nodes.paragraph(text=t) for t in ["Document", "Modified", "Method", "Run Time (s)", "Status"]]
+    body = [nodes.paragraph("", "", link)] + [
+        nodes.paragraph(text=t) for t in ["2026", "cache", "90.0", "ok"]
+    ]
+    skipped = [nodes.paragraph(text=t) for t in ["book/x", "", "", "-", ""]]
+    table = nodes.table(
+        "", nodes.tgroup("", nodes.thead("", row(header)), nodes.tbody("", row(body), row(skipped)))
+    )
+    document = new_document("test", get_default_settings(Parser))
+    document.settings.env = SimpleNamespace(
+        titles={"book/04_low_rank": nodes.title(text="Low-rank structure")}
+    )
+    document += table
+    ReadableExecTable(document).run()
+    texts = [entry.astext() for entry in table.findall(nodes.entry)]
+    assert texts[:5] == ["Chapter", "Modified", "Method", "Run time (min)", "Status"]
+    assert texts[5] == "Low-rank structure" and texts[8] == "1.5" and texts[13] == "-"

@@ -53,7 +53,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from docutils import nodes
+from sphinx.addnodes import pending_xref
 from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
@@ -406,12 +408,49 @@ def _finish(app, exception) -> None:
         shutil.rmtree(Path(app.outdir) / "_sources", ignore_errors=True)
 
 
+class ReadableExecTable(SphinxPostTransform):
+    """myst-nb's execution table (``{nb-exec-table}``) with chapter titles instead of file
+    names and run times in minutes instead of seconds.
+
+    Runs after myst-nb's own post-transform, which has the same priority but was
+    registered first, and before references are resolved.
+    """
+
+    default_priority = 8
+
+    def run(self, **kwargs) -> None:
+        for table in list(self.document.findall(nodes.table)):
+            heads, bodies = list(table.findall(nodes.thead)), list(table.findall(nodes.tbody))
+            if not heads or not bodies:
+                continue
+            header = [entry.astext() for entry in heads[0].findall(nodes.entry)]
+            if header[:1] != ["Document"] or "Run Time (s)" not in header:
+                continue
+            runtime = header.index("Run Time (s)")
+            for entry in heads[0].findall(nodes.entry):
+                text = {"Document": "Chapter", "Run Time (s)": "Run time (min)"}.get(entry.astext())
+                if text is not None:
+                    entry.children = [nodes.paragraph(text=text)]
+            for row in bodies[0].findall(nodes.row):
+                cells = [child for child in row.children if isinstance(child, nodes.entry)]
+                for xref in cells[0].findall(pending_xref):
+                    title = self.env.titles.get(xref.astext())
+                    if title is not None:
+                        xref.children = [nodes.inline(text=title.astext())]
+                try:
+                    minutes = float(cells[runtime].astext()) / 60
+                except ValueError:  # "-": not executed
+                    continue
+                cells[runtime].children = [nodes.paragraph(text=f"{minutes:.1f}")]
+
+
 def setup(app):
     app.add_config_value("wbbook_edition", "full", "env", [str])
     app.add_config_value("wbbook_notebooks_branch", "notebooks", "html", [str])
     app.connect("config-inited", _point_at_local_copy)
     app.connect("config-inited", _set_edition)
     app.add_transform(HideSolutions)
+    app.add_post_transform(ReadableExecTable)
     app.add_node(nodes.citation, override=True, html=(visit_citation, depart_citation))
     app.connect("builder-inited", _stage)
     app.connect("builder-inited", _add_static)
