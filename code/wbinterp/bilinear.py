@@ -179,6 +179,14 @@ def truncated_logits(spec: Spectrum, h: torch.Tensor, k: int) -> torch.Tensor:
     return (projections.square() * (spec.values * mask)).sum(-1)
 
 
+def by_magnitude(spec: Spectrum) -> Spectrum:
+    """``spec`` with each class's eigenpairs reordered from largest ``|λ|`` to smallest."""
+    order = spec.values.abs().argsort(dim=-1, descending=True)  # (c, n)
+    values = torch.gather(spec.values, 1, order)
+    vectors = torch.gather(spec.vectors, 1, order[..., None].expand_as(spec.vectors))
+    return Spectrum(values, vectors)
+
+
 @torch.no_grad()
 def truncation_accuracy(
     spec: Spectrum, h: torch.Tensor, labels: torch.Tensor, ks: list[int], batch_size: int = 1000
@@ -194,9 +202,7 @@ def truncation_accuracy(
     n = spec.values.shape[-1]
     if any(not 0 <= k <= n for k in ks):
         raise ValueError(f"every k must be between 0 and {n}, got {ks}")
-    order = spec.values.abs().argsort(dim=-1, descending=True)  # (c, n)
-    values = torch.gather(spec.values, 1, order)
-    vectors = torch.gather(spec.vectors, 1, order[..., None].expand_as(spec.vectors))
+    values, vectors = by_magnitude(spec)
     correct = {k: 0 for k in ks}
     for start in range(0, h.shape[0], batch_size):
         hb, yb = h[start : start + batch_size], labels[start : start + batch_size]

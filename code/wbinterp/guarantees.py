@@ -22,7 +22,7 @@ import copy
 
 import torch
 
-from .bilinear import Spectrum, check_shape, tie_aware_hits
+from .bilinear import Spectrum, by_magnitude, check_shape, tie_aware_hits
 from .models import BilinearMLP
 
 
@@ -72,13 +72,6 @@ def centred(q: torch.Tensor) -> torch.Tensor:
     return q - q.mean(0, keepdim=True)
 
 
-def _sorted_by_magnitude(spec: Spectrum) -> tuple[torch.Tensor, torch.Tensor]:
-    order = spec.values.abs().argsort(dim=-1, descending=True)  # (c, n)
-    values = torch.gather(spec.values, 1, order)
-    vectors = torch.gather(spec.vectors, 1, order[..., None].expand_as(spec.vectors))
-    return values, vectors
-
-
 def _next_magnitude(values: torch.Tensor, k: int) -> torch.Tensor:
     """``|λ_{k+1}|`` of each row of ``values`` sorted by magnitude: ``(c,)``, 0 when ``k = n``."""
     n = values.shape[-1]
@@ -96,7 +89,7 @@ def truncation_bounds(spec: Spectrum, h: torch.Tensor, k: int, sharp: bool = Fal
     eigenvectors do not see, ``‖h‖² − Σ_{kept} (v·h)²``.
     """
     check_shape("h", h, (None, spec.vectors.shape[-1]))
-    values, vectors = _sorted_by_magnitude(spec)
+    values, vectors = by_magnitude(spec)
     energy = h.square().sum(-1, keepdim=True).expand(-1, values.shape[0])  # (b, c)
     if sharp:
         kept = torch.einsum("cin,bn->bci", vectors[:, :k], h).square().sum(-1)
@@ -120,7 +113,7 @@ def certified_agreement(
     n = spec.values.shape[-1]
     if any(not 0 <= k <= n for k in ks):
         raise ValueError(f"every k must be between 0 and {n}, got {ks}")
-    values, vectors = _sorted_by_magnitude(spec)
+    values, vectors = by_magnitude(spec)
     certified = {k: 0.0 for k in ks}
     agreeing = {k: 0.0 for k in ks}
     for start in range(0, h.shape[0], batch_size):
@@ -149,7 +142,7 @@ def box_bound(spec: Spectrum, w_e: torch.Tensor, k: int) -> torch.Tensor:
     than ``|λ_{k+1}^{(c)}| p ‖W_e‖₂²`` when the eigenvalues after the top ``k`` are dropped.
     """
     check_shape("w_e", w_e, (spec.vectors.shape[-1], None))
-    values, _ = _sorted_by_magnitude(spec)
+    values, _ = by_magnitude(spec)
     return _next_magnitude(values, k) * w_e.shape[1] * torch.linalg.matrix_norm(w_e, ord=2) ** 2
 
 

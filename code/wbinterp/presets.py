@@ -12,6 +12,13 @@ from .train import TrainConfig
 
 Config = TrainConfig | TranscoderConfig | SaeConfig
 
+_SIMILARITY = TrainConfig(
+    model=ModelConfig(d_hidden=64, n_classes=2, bias=True),
+    dataset="mnist-similarity",
+    epochs=10,
+    batch_size=256,
+    input_noise=0.2,
+)
 _SAE = SparseConfig(d_in=512, d_out=512, n_features=2048, activation="topk", epochs=2)
 
 #: Every named recipe. ``book`` is the main bilinear model used throughout.
@@ -30,20 +37,8 @@ PRESETS: dict[str, Config] = {
     ),
     # The ground-truth task of chapter "Ground truth" (data.similarity_labels): two classes,
     # with and without biases, a narrow layer and a short run.
-    "similarity": TrainConfig(
-        model=ModelConfig(d_hidden=64, n_classes=2, bias=True),
-        dataset="mnist-similarity",
-        epochs=10,
-        batch_size=256,
-        input_noise=0.2,
-    ),
-    "similarity-nobias": TrainConfig(
-        model=ModelConfig(d_hidden=64, n_classes=2, bias=False),
-        dataset="mnist-similarity",
-        epochs=10,
-        batch_size=256,
-        input_noise=0.2,
-    ),
+    "similarity": _SIMILARITY,
+    "similarity-nobias": _SIMILARITY.with_(bias=False),
     # Transcoders of the ReLU MLP, 2048 features each: TopK with k = 32, and L1 at matched
     # sparsity: α = 5e-2 fires 29.9 features per test image, within 10 % of k (α = 4.5e-2
     # fires 40). Three epochs, since the TopK one is shared by four chapters.

@@ -207,18 +207,6 @@ class PageCheck:
         return self.problems, self.state
 
 
-def check_page(
-    browser,
-    base: str,
-    rel: str,
-    screenshot: Path | None,
-    timeout_ms: int = 30_000,
-    axe: str | None = None,
-) -> tuple[list[str], dict]:
-    """Open one page in a fresh context; return its problems and what was measured."""
-    return PageCheck(browser, base, rel, screenshot, timeout_ms, axe).finish()
-
-
 def check_phone_menu(browser, base: str, rel: str, timeout_ms: int = 30_000, axe: str | None = None):
     """On a 390 × 844 viewport, the visible menu button must open the chapter list; then,
     given axe-core's script, the page with its menu open must pass axe.
