@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wbinterp.models import BilinearMLP, ModelConfig, ReLUMLP, load_weights, new_model
+from wbinterp.models import BilinearMLP, DeepBilinearMLP, ModelConfig, ReLUMLP, load_weights, new_model
 
 
 def test_bilinear_shapes_and_names():
@@ -75,3 +75,31 @@ def test_a_bilinear_model_gives_its_own_interaction_matrices(float64):
     )
     x = torch.rand(5, 784)
     torch.testing.assert_close(bilinear.quadratic_form(q, model.embed(x)), model(x), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_deep_model_stacks_bilinear_layers(residual):
+    torch.manual_seed(3)
+    model = new_model(ModelConfig(kind="deep", d_hidden=6, n_layers=3, residual=residual)).double()
+    assert isinstance(model, DeepBilinearMLP)
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert shapes == {"w_e": (6, 784), "w_l": (3, 6, 6), "w_r": (3, 6, 6), "w_u": (10, 6)}
+    x = torch.rand(4, 784, dtype=torch.float64)
+    h = x @ model.w_e.T
+    for k in range(3):
+        g = torch.einsum("ad,bd->ba", model.w_l[k], h) * torch.einsum("ad,bd->ba", model.w_r[k], h)
+        h = h + g if residual else g
+    torch.testing.assert_close(model(x), h @ model.w_u.T, rtol=1e-12, atol=1e-12)
+    if not residual:  # three layers without a skip: a form of degree 2³ in the input
+        torch.testing.assert_close(model(2 * x), 2**8 * model(x))
+
+
+def test_depth_and_residual_only_for_the_deep_kind():
+    with pytest.raises(ValueError, match="use kind='deep'"):
+        ModelConfig(n_layers=2)
+    with pytest.raises(ValueError, match="use kind='deep'"):
+        ModelConfig(kind="relu", residual=True)
+    with pytest.raises(ValueError, match="no biases"):
+        ModelConfig(kind="deep", bias=True)
+    with pytest.raises(ValueError, match="n_layers must be a positive integer"):
+        ModelConfig(kind="deep", n_layers=0)

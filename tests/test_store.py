@@ -23,6 +23,7 @@ TINY = TrainConfig(
     model=ModelConfig(d_hidden=8), epochs=1, batch_size=64, lr=1e-2, weight_decay=0.0, input_noise=0.0
 )
 TINY_RELU = TINY.with_(kind="relu")
+TINY_DEEP = TINY.with_(kind="deep", n_layers=2, residual=True)
 TINY_SAE = SparseConfig(
     d_in=8, d_out=8, n_features=16, activation="topk", k=2, epochs=1, batch_size=32, resample_every=0
 )
@@ -42,6 +43,7 @@ def tiny_presets(monkeypatch):
     tiny = {
         "tiny": TINY,
         "tiny-relu": TINY_RELU,
+        "tiny-deep": TINY_DEEP,
         "tiny-transcoder": TranscoderConfig("tiny-relu", TINY_TRANSCODER),
         "tiny-sae": SaeConfig("tiny", "outputs", TINY_SAE),
         "tiny-sae-pairs": SaeConfig("tiny", "pairs", TINY_SAE, n_pairs=100),
@@ -137,7 +139,9 @@ def test_dataset_must_match_config(root, toy_data):
         store.load_or_train(TINY.with_(dataset="fashion-mnist"), root=root, dataset=toy_data)
 
 
-@pytest.mark.parametrize("name", ["tiny", "tiny-relu", "tiny-transcoder", "tiny-sae", "tiny-sae-pairs"])
+@pytest.mark.parametrize(
+    "name", ["tiny", "tiny-relu", "tiny-deep", "tiny-transcoder", "tiny-sae", "tiny-sae-pairs"]
+)
 def test_cli_train_then_load_gives_the_same_outputs(name, tmp_path, monkeypatch, toy_data, tiny_presets):
     monkeypatch.setattr(store.data_mod, "load", lambda dataset: toy_data)
     monkeypatch.setenv(store.STORE_ENV, str(tmp_path / "store"))

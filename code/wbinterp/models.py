@@ -6,6 +6,8 @@ State-dict names (what ``python -m wbinterp train`` exports):
   plus ``b_l`` and ``b_r`` (d) when built with ``bias=True``.
 * ``ReLUMLP``: ``w_in`` (h×784), ``w_out`` (10×h), plus ``b_in`` (h) and
   ``b_out`` (10) when built with ``bias=True``.
+* ``DeepBilinearMLP``: ``w_e`` (d×784), ``w_l`` and ``w_r`` (L×d×d, one d×d matrix per
+  layer), ``w_u`` (10×d).
 
 Every weight is a plain 2-D matrix acting on column vectors, ``y = W x``, as in
 the equations; a batch of inputs is a ``(batch, features)`` tensor.
@@ -21,7 +23,7 @@ from torch import nn
 
 from .bilinear import interaction_matrices
 
-ModelKind = Literal["bilinear", "relu"]
+ModelKind = Literal["bilinear", "relu", "deep"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,8 @@ class ModelConfig:
     """The architecture of a classifier."""
 
     kind: ModelKind = "bilinear"
-    """``"bilinear"`` for :class:`BilinearMLP` or ``"relu"`` for :class:`ReLUMLP`."""
+    """``"bilinear"`` for :class:`BilinearMLP`, ``"relu"`` for :class:`ReLUMLP`, ``"deep"`` for
+    :class:`DeepBilinearMLP`."""
     d_input: int = 784
     """Input width: 28×28 pixels, flattened."""
     d_hidden: int = 512
@@ -37,7 +40,11 @@ class ModelConfig:
     n_classes: int = 10
     """Number of output logits."""
     bias: bool = False
-    """Add biases (the paper drops them: "it did not harm performance")."""
+    """Add biases (the paper drops them: "it did not harm performance"; not for ``"deep"``)."""
+    n_layers: int = 1
+    """Bilinear layers between the embedding and the head (more than one only for ``"deep"``)."""
+    residual: bool = False
+    """``"deep"`` only: each layer adds its output to its input, ``h ← h + g(h)``."""
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(ModelKind):
@@ -45,6 +52,12 @@ class ModelConfig:
         for name in ("d_input", "d_hidden", "n_classes"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if not (isinstance(self.n_layers, int) and self.n_layers >= 1):
+            raise ValueError(f"n_layers must be a positive integer, got {self.n_layers!r}")
+        if self.kind != "deep" and (self.n_layers != 1 or self.residual):
+            raise ValueError(f"a {self.kind!r} model has one layer and no residual; use kind='deep'")
+        if self.kind == "deep" and self.bias:
+            raise ValueError("a 'deep' model has no biases; set bias=False")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -126,9 +139,45 @@ class ReLUMLP(nn.Module):
         return self.head(self.hidden(x))
 
 
+class DeepBilinearMLP(nn.Module):
+    """``h⁰ = W_e x``, then for each layer ``k``: ``hᵏ = g_k(hᵏ⁻¹)``, or ``hᵏ⁻¹ + g_k(hᵏ⁻¹)``
+    with a residual stream, where ``g_k(h) = (W_l[k] h) ⊙ (W_r[k] h)``; ``logits = W_u hᴸ``."""
+
+    def __init__(self, config: ModelConfig = ModelConfig(kind="deep", n_layers=2)) -> None:
+        super().__init__()
+        if config.kind != "deep":
+            raise ValueError(f"DeepBilinearMLP needs kind='deep', got {config.kind!r}")
+        self.config = config
+        d, n_layers = config.d_hidden, config.n_layers
+        self.w_e = _init_linear(d, config.d_input)
+        self.w_l = nn.Parameter(torch.stack([_init_linear(d, d).data for _ in range(n_layers)]))
+        self.w_r = nn.Parameter(torch.stack([_init_linear(d, d).data for _ in range(n_layers)]))
+        self.w_u = _init_linear(config.n_classes, d)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, 784) -> (batch, d)``: ``h⁰ = W_e x``."""
+        return x @ self.w_e.T
+
+    def bilinear(self, layer: int, h: torch.Tensor) -> torch.Tensor:
+        """``(batch, d) -> (batch, d)``: ``g_k(h) = (W_l[k] h) ⊙ (W_r[k] h)`` for ``k = layer``."""
+        return (h @ self.w_l[layer].T) * (h @ self.w_r[layer].T)
+
+    def streams(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """``[h⁰, h¹, …, hᴸ]``, each ``(batch, d)``."""
+        hs = [self.embed(x)]
+        for layer in range(self.config.n_layers):
+            out = self.bilinear(layer, hs[-1])
+            hs.append(hs[-1] + out if self.config.residual else out)
+        return hs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, 784) -> (batch, 10)`` logits."""
+        return self.streams(x)[-1] @ self.w_u.T
+
+
 def new_model(config: ModelConfig) -> nn.Module:
     """A freshly initialised classifier for ``config`` (seed torch first for reproducibility)."""
-    return {"bilinear": BilinearMLP, "relu": ReLUMLP}[config.kind](config)
+    return {"bilinear": BilinearMLP, "relu": ReLUMLP, "deep": DeepBilinearMLP}[config.kind](config)
 
 
 def load_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:

@@ -19,6 +19,13 @@ _SIMILARITY = TrainConfig(
     batch_size=256,
     input_noise=0.2,
 )
+_DEEP = TrainConfig(
+    model=ModelConfig(kind="deep", d_hidden=300, n_layers=2),
+    epochs=10,
+    batch_size=256,
+    weight_decay=0.5,
+    input_noise=0.33,
+)
 _SAE = SparseConfig(d_in=512, d_out=512, n_features=2048, activation="topk", epochs=2)
 
 #: Every named recipe. ``book`` is the main bilinear model used throughout.
@@ -39,6 +46,11 @@ PRESETS: dict[str, Config] = {
     # with and without biases, a narrow layer and a short run.
     "similarity": _SIMILARITY,
     "similarity-nobias": _SIMILARITY.with_(bias=False),
+    # Two bilinear layers of width 300 (chapter "Deeper models"): the official two-layer
+    # notebook's width, weight decay 0.5 and input noise 0.33, with 10 epochs; without and
+    # with a residual stream.
+    "deep": _DEEP,
+    "deep-residual": _DEEP.with_(residual=True),
     # Transcoders of the ReLU MLP, 2048 features each: TopK with k = 32, and L1 at matched
     # sparsity: α = 5e-2 fires 29.9 features per test image, within 10 % of k (α = 4.5e-2
     # fires 40). Three epochs, since the TopK one is shared by four chapters.

@@ -5,7 +5,7 @@ folder of three files:
 
 * ``model.safetensors``: the weights;
 * ``config.json``: the config that made them, with its ``kind`` (``"bilinear"``,
-  ``"relu"``, ``"transcoder"`` or ``"sae"``);
+  ``"relu"``, ``"deep"``, ``"transcoder"`` or ``"sae"``);
 * ``training.json``: the training curves and time, the store key and a SHA-256 of the
   weights.
 
@@ -85,13 +85,13 @@ def config_dict(config: Config) -> dict:
 def config_from_dict(d: dict) -> Config:
     """The config saved by :func:`config_dict`, dispatched on its ``kind``."""
     kind = d.get("kind")
-    if kind in ("bilinear", "relu"):
+    if kind in ("bilinear", "relu", "deep"):
         return TrainConfig.from_dict(d)
     if kind == "transcoder":
         return TranscoderConfig.from_dict(d)
     if kind == "sae":
         return SaeConfig.from_dict(d)
-    raise StoreError(f"unknown kind {kind!r} (expected bilinear, relu, transcoder or sae)")
+    raise StoreError(f"unknown kind {kind!r} (expected bilinear, relu, deep, transcoder or sae)")
 
 
 def new_model(config: Config) -> nn.Module:

@@ -66,7 +66,7 @@ class TrainConfig:
 
     @property
     def kind(self) -> str:
-        """What is trained: the model's kind (``"bilinear"`` or ``"relu"``)."""
+        """What is trained: the model's kind (``"bilinear"``, ``"relu"`` or ``"deep"``)."""
         return self.model.kind
 
     def to_dict(self) -> dict:
