@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from wbinterp import data
+from wbinterp import data, published
+
+
+@pytest.fixture(autouse=True)
+def no_published_store(monkeypatch):
+    """No test downloads from the book's site; tests of the published store serve their own."""
+    monkeypatch.setenv(published.URL_ENV, "")
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = False) -> None:

@@ -110,6 +110,11 @@ def test_install_cell_installs_the_package_from_the_configured_repository():
     source = sphinx_site.install_cell(config["repository"]["url"], config["repository"]["branch"])
     compile(source, "install-cell", "exec")
     assert '"wbinterp @ git+https://github.com/wbinterp/wbinterp-book.git@main#subdirectory=code"' in source
+    assert "WBINTERP_MODELS_URL" not in source
+    with_models = sphinx_site.install_cell(REPO, "main", "https://example.org/book/models/")
+    compile(with_models, "install-cell", "exec")
+    # outside a checkout the package finds the published models at the site's address
+    assert 'os.environ.setdefault("WBINTERP_MODELS_URL", "https://example.org/book/models/")' in with_models
 
 
 def _run_cell(source, monkeypatch, missing=()):

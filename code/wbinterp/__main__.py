@@ -1,4 +1,4 @@
-"""Command line: ``python -m wbinterp {presets,train,data} ...``.
+"""Command line: ``python -m wbinterp {presets,train,data,publish,fetch} ...``.
 
 A user error (an unknown preset, a bad data file, an ``--out`` that cannot be written)
 ends with exit status 2 and one line on stderr that says what is wrong and how to fix it.
@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import data, presets, store
+from . import data, presets, published, store
 from .sparse import SaeConfig, TranscoderConfig
 
 
@@ -89,6 +89,21 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _publish(args: argparse.Namespace) -> int:
+    folders = store.publish(args.out)
+    size = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file())
+    print(f"published {len(folders)} models ({size / 2**20:.1f} MiB) in {args.out}")
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    stored, refused = store.fetch_all()
+    for line in refused:
+        print(f"refused {line}", file=sys.stderr)
+    print(f"fetched {stored} models into {store.store_dir()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m wbinterp", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,9 +125,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--from", dest="source", help="folder holding the four original (.gz) files")
     p.set_defaults(func=_data)
 
+    p = sub.add_parser("publish", help="write the store's current models as a published store (for the site)")
+    p.add_argument("out", type=Path, help="folder to write (replaced whole), e.g. _build/html/models")
+    p.set_defaults(func=_publish)
+
+    p = sub.add_parser("fetch", help="download every published model this code uses into the store")
+    p.set_defaults(func=_fetch)
+
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except published.FetchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except (UsageError, data.DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

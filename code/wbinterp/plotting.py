@@ -405,3 +405,112 @@ def scatter(
     ax.legend(fontsize=8, markerscale=4)
     fig.tight_layout()
     return fig
+
+
+# --- diagrams: drawn, not computed ------------------------------------------------------
+
+
+def _box(ax, xy, w, h, text, colour="#deebf7", fontsize=10):
+    from matplotlib.patches import FancyBboxPatch
+
+    x, y = xy
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - w / 2, y - h / 2),
+            w,
+            h,
+            boxstyle="round,pad=0.02,rounding_size=0.08",
+            fc=colour,
+            ec="#333333",
+        )
+    )
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
+
+
+def _arrow(ax, start, end, text="", offset=(0.0, 0.12), fontsize=10):
+    ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "-|>", "color": "#333333", "lw": 1.2})
+    if text:
+        mid = ((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1])
+        ax.text(*mid, text, ha="center", va="center", fontsize=fontsize)
+
+
+def layer_diagram() -> Figure:
+    """The bilinear classifier (left) and its tensor (right): contracting the tensor ``B``
+    with the head row ``u_c`` along its neuron axis gives digit ``c``'s interaction matrix
+    ``Q_c``, whose eigenvectors are the features (after the paper's Fig. 1)."""
+    from matplotlib.patches import Polygon, Rectangle
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.6, 3.3), gridspec_kw={"width_ratios": [1, 1.25]})
+    for ax in (left, right):
+        ax.set_xlim(0, 10)
+        ax.set_ylim(0.1, 6.3)
+        ax.axis("off")
+    # the network, bottom to top
+    _box(left, (5, 0.6), 3.4, 0.75, "image $x$ (784)", "#f0f0f0")
+    _box(left, (5, 2.1), 3.4, 0.75, "$h = W_e x$ ($d$)")
+    _box(left, (2.0, 3.6), 2.6, 0.75, "$W_l h$", "#fde0dd")
+    _box(left, (8.0, 3.6), 2.6, 0.75, "$W_r h$", "#e5f5e0")
+    _box(left, (5, 4.4), 1.2, 0.75, r"$\odot$", "#ffffff", fontsize=14)
+    _box(left, (5, 5.75), 4.6, 0.75, "logits $W_u\\,g(h)$ (10)", "#fff7bc")
+    _arrow(left, (5, 0.98), (5, 1.72), "$W_e$", offset=(0.75, 0))
+    _arrow(left, (4.0, 2.48), (2.6, 3.22))
+    _arrow(left, (6.0, 2.48), (7.4, 3.22))
+    _arrow(left, (3.3, 3.75), (4.4, 4.3))
+    _arrow(left, (6.7, 3.75), (5.6, 4.3))
+    _arrow(left, (5, 4.78), (5, 5.37), "$W_u$", offset=(0.75, 0))
+    left.set_title("the layer: $g(h) = (W_l h) \\odot (W_r h)$", fontsize=10)
+    # the tensor: a cube with the input axes i, j on its face and the neuron axis a in depth
+    right.add_patch(Rectangle((0.4, 1.1), 2.8, 2.8, fc="#c6dbef", ec="#333333"))
+    right.add_patch(Polygon([(0.4, 3.9), (1.5, 5.0), (4.3, 5.0), (3.2, 3.9)], fc="#deebf7", ec="#333333"))
+    right.add_patch(Polygon([(3.2, 1.1), (4.3, 2.2), (4.3, 5.0), (3.2, 3.9)], fc="#9ecae1", ec="#333333"))
+    right.text(1.8, 2.5, "$B_{aij}$", ha="center", va="center", fontsize=13)
+    right.text(1.8, 0.6, "$i, j$: input $h$", ha="center", fontsize=10)
+    # the head row u_c, laid along the neuron axis a
+    right.add_patch(Polygon([(3.7, 0.9), (4.8, 2.0), (5.1, 2.0), (4.0, 0.9)], fc="#fec44f", ec="#333333"))
+    right.text(5.05, 1.2, "$u_c$ along $a$", fontsize=10)
+    _arrow(right, (4.6, 3.4), (6.2, 3.4), "contract", offset=(0, 0.3))
+    right.add_patch(Rectangle((6.4, 2.3), 2.2, 2.2, fc="#c6dbef", ec="#333333"))
+    right.text(7.5, 3.4, "$Q_c$", ha="center", va="center", fontsize=13)
+    right.text(7.5, 1.75, "$d \\times d$", ha="center", fontsize=10)
+    right.text(
+        7.5,
+        5.45,
+        "$\\mathrm{logit}_c = h^\\top Q_c h$\n$= \\sum_k \\lambda_k (v_k \\cdot h)^2$",
+        ha="center",
+        fontsize=10,
+    )
+    right.set_title("its tensor, one matrix per digit", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def book_map(parts: Sequence[tuple[str, Sequence[str]]]) -> Figure:
+    """The book's parts side by side, each a column of its chapters in reading order."""
+    longest = max(len(chapters) for _, chapters in parts)
+    step, width = 0.75, 1.8
+    fig, ax = plt.subplots(figsize=(width * len(parts), step * longest + 1.2))
+    ax.set_xlim(0, width * len(parts))
+    ax.set_ylim(-step * (longest - 0.5), 1.25)
+    ax.axis("off")
+    colours = ["#f0f0f0", "#deebf7", "#fde0dd", "#e5f5e0", "#fff7bc", "#efedf5"]
+    for p, (caption, chapters) in enumerate(parts):
+        x = width * p + width / 2
+        ax.text(x, 0.8, _wrap(caption, 18), ha="center", va="center", fontsize=10, fontweight="bold")
+        for i, title in enumerate(chapters):
+            y = -step * i
+            _box(ax, (x, y), width - 0.15, step - 0.15, _wrap(title, 19), colours[p % 6], 9.5)
+            if i:
+                ax.annotate(
+                    "",
+                    xy=(x, y + (step - 0.15) / 2),
+                    xytext=(x, y + step / 2 + 0.07),
+                    arrowprops={"arrowstyle": "-|>", "lw": 0.8},
+                )
+    fig.tight_layout()
+    return fig
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))

@@ -16,6 +16,11 @@ sparse coders and ``pairs.py`` for SAEs), so a change to any of them
 means a new key and a retrain. A stored model is checked (key, digest of its weights,
 names and shapes) before it is trusted; an unusable one is reported with a
 :class:`StoreWarning` and retrained, never silently used.
+
+A model missing from the local store is first looked for in the published store
+(:mod:`wbinterp.published`, the book's site): downloaded, checked like a stored one
+(and its config compared with the one asked for), then stored. Only when that fails
+(offline, not published, a mismatch: said in one line on stderr) is it trained.
 """
 
 from __future__ import annotations
@@ -26,14 +31,14 @@ import shutil
 import sys
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from . import data as data_mod
-from . import models, pairs, presets, sparse
+from . import models, pairs, presets, published, sparse
 from . import train as train_mod
 from .hashing import sha256_json, sha256_sources, sha256_tensors
 from .presets import Config
@@ -225,6 +230,78 @@ def store_key(config: Config, data_checksum: str, code: str | None = None) -> st
     return sha256_json({"config": payload, "data": data_checksum, "code": code or code_fingerprint(sources)})
 
 
+def locate(config: Config, data_checksum: str) -> tuple[str, str]:
+    """The store folder's name for ``config`` and its store key."""
+    _, base, _, stem = _plan(config)
+    key = store_key(config, data_checksum)
+    return f"{(base or config).dataset}-{stem}-{key[:16]}", key
+
+
+def _current_key(folder: Path, checksums: dict[str, str], name: str | None = None) -> str:
+    """The key under which today's code would store the model in ``folder`` (its config
+    read from it); raises :class:`StoreError` unless that key puts it in a folder called
+    ``name`` (default: the folder's own name)."""
+    try:
+        config = config_from_dict(json.loads((folder / CONFIG).read_text()))
+        base = _plan(config)[1]
+    except (OSError, ValueError, TypeError) as err:
+        raise StoreError(f"{folder.name} has no usable config ({err})") from None
+    dataset = (base or config).dataset
+    if dataset not in checksums:
+        checksums[dataset] = data_mod.load(dataset).checksum
+    name = name or folder.name
+    expected, key = locate(config, checksums[dataset])
+    if expected != name:
+        raise StoreError(f"{name} was made by other training code or data (today: {expected})")
+    return key
+
+
+def current(root: Path | None = None) -> list[Path]:
+    """The store's folders that today's code would load: what :func:`publish` publishes."""
+    root = Path(root) if root is not None else store_dir()
+    checksums: dict[str, str] = {}
+    kept = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            load(folder, _current_key(folder, checksums))
+        except StoreError:
+            continue  # stale (older code or config) or damaged: not published
+        kept.append(folder)
+    return kept
+
+
+def publish(out: Path, root: Path | None = None) -> list[Path]:
+    """Write the published store (:func:`wbinterp.published.publish`) of :func:`current`
+    into ``out``; returns the folders published."""
+    folders = current(root)
+    published.publish(folders, out)
+    return folders
+
+
+def fetch_all(root: Path | None = None) -> tuple[int, list[str]]:
+    """Every published model that today's code would use, checked and stored (the ones
+    already stored are skipped). Returns how many were stored and one line per model
+    refused; raises :class:`wbinterp.published.FetchError` when there is no published store."""
+    url = published.models_url()
+    if url is None:
+        raise published.FetchError(f"no published store is set (see {published.URL_ENV})")
+    root = Path(root) if root is not None else store_dir()
+    checksums: dict[str, str] = {}
+    stored, refused = 0, []
+    for name in sorted(published.manifest(url)["models"]):
+        folder = root / name
+        if folder.exists():
+            continue
+        try:
+            with published.download(name, url, root) as tmp:
+                load(tmp, _current_key(tmp, checksums, name))
+                os.replace(tmp, folder)
+            stored += 1
+        except (published.FetchError, StoreError) as err:
+            refused.append(f"{name}: {err}")
+    return stored, refused
+
+
 def sae_training_data(config: SaeConfig, model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     """What the SAE of ``config`` is trained on, ``(n, d)``: layer outputs, or unit pair outputs."""
     with torch.no_grad():
@@ -248,6 +325,30 @@ def _train(
     return sparse.train_sparse(config.sparse, inputs, targets)
 
 
+def fetch(config: Config, key: str, folder: Path) -> Stored | None:
+    """The published copy of the model ``config`` makes, checked and stored in ``folder``;
+    ``None`` (with the reason on stderr) when there is none to trust."""
+    url = published.models_url()
+    if url is None:
+        return None
+    try:
+        with published.download(folder.name, url, folder.parent) as tmp:
+            try:
+                stored = load(tmp, key)
+            except StoreError as err:
+                raise published.FetchError(f"the published copy does not check out: {err}") from None
+            if stored.config != config:
+                raise published.FetchError("the published copy was made by another config")
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(tmp, folder)
+    except published.FetchError as err:
+        print(f"wbinterp: no published copy of {folder.name} used: {err}", file=sys.stderr, flush=True)
+        return None
+    print(f"wbinterp: fetched {folder.name} from {url} (checked)", file=sys.stderr, flush=True)
+    return replace(stored, path=folder)
+
+
 def load_or_train(
     config: Config | str,
     *,
@@ -258,25 +359,29 @@ def load_or_train(
 ) -> Stored:
     """The trained model for ``config`` (a config, or a name in :data:`wbinterp.presets.PRESETS`).
 
-    Loads it from the store when a valid copy exists, else trains it (a transcoder's MLP or
-    an SAE's bilinear model first, through the store too) and stores it. ``retrain=True``
-    ignores the store.
+    Loads it from the store when a valid copy exists, else from the published store
+    (:func:`fetch`), else trains it (a transcoder's MLP or an SAE's bilinear model first,
+    through the store too) and stores it. ``retrain=True`` ignores both stores.
     """
     if isinstance(config, str):
         config = presets.get(config)
-    _, base, _, stem = _plan(config)
+    base = _plan(config)[1]
     dataset_name = (base or config).dataset
     dataset = dataset if dataset is not None else data_mod.load(dataset_name)
     if dataset.name != dataset_name:
         raise ValueError(f"config wants dataset {dataset_name!r} but got {dataset.name!r}")
     root = Path(root) if root is not None else store_dir()
-    key = store_key(config, dataset.checksum)
-    folder = root / f"{dataset_name}-{stem}-{key[:16]}"
+    name, key = locate(config, dataset.checksum)
+    folder = root / name
     if folder.exists() and not retrain:
         try:
             return load(folder, key)
         except StoreError as err:
             warnings.warn(f"{err}; retraining it", StoreWarning, stacklevel=2)
+    if not retrain:
+        fetched = fetch(config, key, folder)
+        if fetched is not None:
+            return fetched
     # A reader running a chapter alone should know why it waits. (The book's pages drop
     # stderr, so a clean build and a rebuild give the same pages.)
     print(

@@ -53,7 +53,10 @@ CHECK_PAGE = """() => {
   // a Markdown table shown as text (its "| --- |" row, or "|—|" once smartquotes ran)
   const rawTables = [...document.querySelectorAll('main p')]
     .filter(p => /\\|\\s*(-{3}|\\u2014)/.test(p.textContent)).length;
-  return {broken, math: mathNodes.length, rendered, mathErrors: errors, rawTables};
+  // every figure opens at full size (static/wbbook-figures.js)
+  const unlinked = [...document.querySelectorAll('main figure img, main .cell_output img')]
+    .filter(i => !i.closest('a')).length;
+  return {broken, math: mathNodes.length, rendered, mathErrors: errors, rawTables, unlinked};
 }"""
 
 #: Whether the chapter list (the primary sidebar's navigation) is on screen.
@@ -187,6 +190,8 @@ class PageCheck:
                 )
             if state["rawTables"]:
                 self.problems.append(f"{state['rawTables']} Markdown tables shown as text, not rendered")
+            if state["unlinked"]:
+                self.problems.append(f"{state['unlinked']} figures are not links to their full-size image")
             if state["mathErrors"]:
                 self.problems.append(f"{state['mathErrors']} MathJax errors")
             if screenshot is not None:
@@ -261,6 +266,35 @@ def check_solution_title(browser, base: str, rel: str, timeout_ms: int = 30_000)
         context.close()
 
 
+def check_explorer(browser, base: str, rel: str, timeout_ms: int = 30_000) -> list[str]:
+    """Drive the explorer (static/wbbook-explorer.js): it must draw itself, and choosing
+    another image or moving a slider must change what it says."""
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = open_ready(context, f"{base}/{rel}", timeout_ms)
+        try:
+            page.wait_for_selector(".wbbook-explorer[data-ready='true']", timeout=10_000)
+        except Exception:
+            return ["the explorer does not draw itself"]
+        verdicts = page.locator(".wbbook-explorer-verdict")
+        if verdicts.count() == 0 or page.locator(".wbbook-explorer-row").count() == 0:
+            return ["the explorer shows no verdict or no logits"]
+        problems = []
+        before = verdicts.first.inner_text()
+        slider = page.locator(".wbbook-explorer-view input[type=range]").first
+        slider.fill(slider.get_attribute("max"))  # dispatches the input event
+        at_max = verdicts.first.inner_text()
+        if at_max == before:
+            problems.append("moving the slider does not change the explorer's verdict")
+        select = page.locator(".wbbook-explorer select")
+        select.select_option(index=select.locator("option").count() - 1)
+        if verdicts.first.inner_text() == at_max:
+            problems.append("choosing another image does not change the explorer's verdict")
+        return problems
+    finally:
+        context.close()
+
+
 def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> list[str]:
     """Every page's problems, as ``"page: problem"`` lines."""
     from playwright.sync_api import sync_playwright
@@ -301,6 +335,18 @@ def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> lis
                 flush=True,
             )
             failures += [f"{first}: {p}" for p in phone]
+            explorers = [p for p in pages(site) if 'class="wbbook-explorer"' in p.read_text()]
+            if not explorers:
+                failures.append("site: no page has the explorer")
+            for path in explorers:
+                rel = path.relative_to(site).as_posix()
+                problems = check_explorer(browser, base, rel, timeout_ms)
+                print(
+                    f"{'ok' if not problems else 'FAIL':4s} {rel}: the explorer answers its image list "
+                    "and its sliders",
+                    flush=True,
+                )
+                failures += [f"{rel}: {p}" for p in problems]
             with_solutions = [p for p in pages(site) if 'class="solution dropdown' in p.read_text()]
             if with_solutions:
                 rel = with_solutions[0].relative_to(site).as_posix()

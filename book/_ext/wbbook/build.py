@@ -16,6 +16,9 @@ jupyter-book does not know:
   ``--config``), written from ``_config.yml`` with the edition's changes, and another
   output folder (``--path-output``). All three share one execution cache
   (``_build/.jupyter_cache``), so a chapter runs once whatever is built.
+* **Models are trained, never downloaded.** The chapters' kernels run with the published
+  store turned off (``WBINTERP_MODELS_URL`` empty, :mod:`wbinterp.published`), so every
+  model the site publishes was trained by a build, not copied from an earlier site.
 
 Outputs: ``_build/html`` (the book), ``_build/student/_build/html`` (the student
 edition), ``_build/pdf/book.pdf`` (from ``_build/pdf/_build/singlehtml``).
@@ -23,6 +26,7 @@ edition), ``_build/pdf/book.pdf`` (from ``_build/pdf/_build/singlehtml``).
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -184,7 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     # the pages depend on the package and on this machinery (its Sphinx extension and the
     # static files it adds, which Sphinx copies only when it writes some page)
     site_fingerprint = site_fingerprint_of(fingerprint)
-    status = subprocess.call(command(root, edition, flags, fresh=changed_since(stamp, site_fingerprint)))
+    from wbinterp.published import URL_ENV
+
+    status = subprocess.call(
+        command(root, edition, flags, fresh=changed_since(stamp, site_fingerprint)),
+        env={**os.environ, URL_ENV: ""},
+    )
     if status == 0:  # Sphinx's saved environment now matches the package and the machinery
         record(stamp, site_fingerprint)
     if status == 0 and edition == "pdf":

@@ -93,12 +93,18 @@ def _stage(app) -> None:
 #: work, and the style sheet of the book's fixes (contrast).
 STATIC = Path(__file__).parent / "static"
 TOGGLES = "wbbook-toggles.js"
+#: The explorer's script: it draws every ``.wbbook-explorer`` of a page from the JSON beside it.
+EXPLORER = "wbbook-explorer.js"
+#: Makes every figure a link to its full-size image.
+FIGURES = "wbbook-figures.js"
 STYLE = "wbbook.css"
 
 
 def _add_static(app) -> None:
     app.config.html_static_path.append(str(STATIC))
     app.add_js_file(TOGGLES, loading_method="defer")
+    app.add_js_file(EXPLORER, loading_method="defer")
+    app.add_js_file(FIGURES, loading_method="defer")
     app.add_css_file(STYLE)
 
 
@@ -176,13 +182,15 @@ def colab_url(
     return f"{colab.rstrip('/')}/github/{owner}/{name}/blob/{branch}/{docname}.ipynb"
 
 
-def install_cell(repository_url: str, ref: str) -> str:
+def install_cell(repository_url: str, ref: str, models_url: str | None = None) -> str:
     """Source of a generated notebook's first code cell.
 
     Where the package is missing (Colab, a fresh Jupyter) it pip-installs it from
     ``code/`` in the repository at ``ref``, with myst-nb (chapters glue their numbers
-    through it), and keeps the data and the trained models beside the notebook. In a
-    checkout of the repository (``make book``'s environment, Binder) it does nothing.
+    through it), keeps the data and the trained models beside the notebook, and points
+    the package at the published models (``models_url``, the site's ``models/``: a
+    checkout reads it from ``_config.yml`` itself). In a checkout of the repository
+    (``make book``'s environment, Binder) it does nothing.
     """
     owner, name = github_repo(repository_url)
     package = f"wbinterp @ git+https://github.com/{owner}/{name}.git@{ref}#subdirectory=code"
@@ -201,7 +209,9 @@ if missing:
 if not (Path(importlib.util.find_spec("wbinterp").origin).parents[2] / "_toc.yml").is_file():
     # installed from git, not a checkout: MNIST and the trained models go beside this notebook
     os.environ.setdefault("WBINTERP_DATA", os.path.abspath("data"))
-    os.environ.setdefault("WBINTERP_STORE", os.path.abspath("_store"))"""
+    os.environ.setdefault("WBINTERP_STORE", os.path.abspath("_store"))""" + (
+        f'\n    os.environ.setdefault("WBINTERP_MODELS_URL", {json.dumps(models_url)})' if models_url else ""
+    )
 
 
 def _closing_fence(lines: list[str], start: int, fence: str) -> int:
@@ -398,7 +408,12 @@ def _finish(app, exception) -> None:
     if exception is not None or app.builder.name not in ("html", "dirhtml"):
         return
     theme = _theme(app)
-    install = install_cell(theme["repository_url"], theme.get("repository_branch") or "main")
+    baseurl = app.config.html_baseurl
+    install = install_cell(
+        theme["repository_url"],
+        theme.get("repository_branch") or "main",
+        f"{baseurl.rstrip('/')}/models/" if baseurl else None,
+    )
     chapters = {d: Path(app.env.doc2path(d)) for d in app.env.found_docs if _is_chapter(app, d)}
     written = write_notebooks(chapters, Path(app.outdir) / NOTEBOOKS, install, student=_student(app))
     logger.info(f"[wbbook] wrote {len(written)} notebooks to {NOTEBOOKS}/")
