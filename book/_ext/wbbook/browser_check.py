@@ -266,6 +266,31 @@ def check_solution_title(browser, base: str, rel: str, timeout_ms: int = 30_000)
         context.close()
 
 
+#: Display equations wider than the text column (on a phone they would need scrolling).
+WIDE_MATHS = """() => [...document.querySelectorAll('mjx-container[display="true"]')].map(m => {
+  const inner = m.firstElementChild ? m.firstElementChild.getBoundingClientRect().width : m.scrollWidth;
+  return [Math.round(inner), Math.round(m.parentElement.getBoundingClientRect().width),
+          m.textContent.slice(0, 40)];
+}).filter(([width, column]) => width > column + 1)"""
+
+
+def check_phone_maths(browser, base: str, rels: list[str], timeout_ms: int = 30_000) -> list[str]:
+    """On a 390 × 844 viewport, every display equation must fit the text column."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    problems = []
+    try:
+        for rel in rels:
+            page = open_ready(context, f"{base}/{rel}", timeout_ms)
+            for width, column, text in page.evaluate(WIDE_MATHS):
+                problems.append(
+                    f"{rel}: on a phone, an equation is {width} px wide in a {column} px column: {text}"
+                )
+            page.close()
+    finally:
+        context.close()
+    return problems
+
+
 def check_explorer(browser, base: str, rel: str, timeout_ms: int = 30_000) -> list[str]:
     """Drive the explorer (static/wbbook-explorer.js): it must draw itself, and choosing
     another image or moving a slider must change what it says."""
@@ -335,6 +360,14 @@ def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> lis
                 flush=True,
             )
             failures += [f"{first}: {p}" for p in phone]
+            with_maths = [p.relative_to(site).as_posix() for p in pages(site) if "math" in p.read_text()]
+            wide = check_phone_maths(browser, base, with_maths, timeout_ms)
+            print(
+                f"{'ok' if not wide else 'FAIL':4s} {len(with_maths)} pages on a phone: every display "
+                "equation fits the column",
+                flush=True,
+            )
+            failures += wide
             explorers = [p for p in pages(site) if 'class="wbbook-explorer"' in p.read_text()]
             if not explorers:
                 failures.append("site: no page has the explorer")
