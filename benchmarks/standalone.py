@@ -21,37 +21,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
-import http.server
 import os
 import resource
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+from wbbook.browser import serve
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MINUTES = {"empty": 3.0, "published": 1.0, "stored": 1.0}
-
-
-@contextlib.contextmanager
-def serve(folder: Path):
-    """A loopback HTTP server over ``folder``; yields its URL."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def run_chapter(path: Path, stored: bool = False, models_url: str = "") -> dict:
@@ -95,9 +75,11 @@ def main() -> int:
         p for p in (ROOT / "book").glob("*.md") if "```{code-cell}" in p.read_text()
     )
     print(f"{'chapter':32s} {'wall (min)':>10s} {'CPU (min)':>10s}  target: CPU <= {target:g}")
+    # the published store over a loopback server (wbbook.browser.serve), as from the site
     with serve(args.published) if args.published else contextlib.nullcontext("") as url:
         for path in chapters:
-            report(path, run_chapter(path.resolve(), stored=args.stored, models_url=url), target)
+            models_url = f"{url}/" if url else ""
+            report(path, run_chapter(path.resolve(), stored=args.stored, models_url=models_url), target)
     return 0
 
 
