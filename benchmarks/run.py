@@ -69,9 +69,24 @@ def _method(name: str, d: int, repeats: int) -> dict:
 
 def maths(d: int = 512, repeats: int = 5) -> dict[str, dict]:
     out = {}
-    for name in ["eigh alone", "Q + spectra", "naive tensor", "SVD via Gram", "SVD via unfolding"]:
+    for name in [
+        "eigh alone",
+        "Q + spectra",
+        "naive tensor",
+        "SVD via Gram",
+        "SVD via unfolding",
+    ]:
         res = subprocess.run(
-            [sys.executable, __file__, "--method", name, "--d", str(d), "--repeats", str(repeats)],
+            [
+                sys.executable,
+                __file__,
+                "--method",
+                name,
+                "--d",
+                str(d),
+                "--repeats",
+                str(repeats),
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -104,7 +119,10 @@ def training_flops_per_image(config) -> float:
     return 3 * 2 * macs
 
 
-def training(presets=("paper", "relu"), epochs: int = 2) -> dict[str, dict]:
+def training(presets=("paper", "relu"), epochs: int = 3) -> dict[str, dict]:
+    """Training throughput of each preset, the first epoch (warm-up) left out: over the
+    training steps alone, and over wall time with the per-epoch test evaluation that
+    draws the book's learning curves."""
     from wbinterp import data
     from wbinterp import presets as registry
     from wbinterp.train import train
@@ -114,10 +132,16 @@ def training(presets=("paper", "relu"), epochs: int = 2) -> dict[str, dict]:
         config = registry.get(name).with_(epochs=epochs)
         dataset = data.load(config.dataset)
         result = train(config, dataset, device="cpu")
-        images = epochs * (len(dataset.train) // config.batch_size) * config.batch_size
+        steps = result.history["seconds"][1:]
+        evaluation = (result.seconds - sum(result.history["seconds"])) / epochs
+        per_epoch = (len(dataset.train) // config.batch_size) * config.batch_size
+        flop = training_flops_per_image(config) * per_epoch
+        step_seconds = sum(steps) / len(steps)
         out[name] = {
-            "seconds_per_epoch": result.seconds / epochs,
-            "flops": training_flops_per_image(config) * images / result.seconds,
+            "seconds_per_epoch": step_seconds,
+            "evaluation_seconds": evaluation,
+            "flops": flop / step_seconds,
+            "flops_with_evaluation": flop / (step_seconds + evaluation),
         }
     return out
 
@@ -137,7 +161,10 @@ def build(jb_flags: str = "-n -W --keep-going") -> dict:
     def make_book() -> float:
         start = time.perf_counter()
         subprocess.run(
-            ["make", "book", f"JB_FLAGS={jb_flags}"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+            ["make", "book", f"JB_FLAGS={jb_flags}"],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         return time.perf_counter() - start
 
@@ -222,10 +249,18 @@ def main() -> int:
     for name, t in trained.items():
         rows.append(
             (
-                f"training '{name}' vs matmul throughput",
+                f"training '{name}' (steps) vs matmul throughput",
                 f"{t['flops'] / 1e9:.1f} / {peak / 1e9:.1f} GFLOP/s ({t['seconds_per_epoch']:.2f} s/epoch)",
                 t["flops"] / peak,
-                ">= 0.75",
+                ">= 0.85" if name == "paper" else "(info)",
+            )
+        )
+        rows.append(
+            (
+                f"training '{name}' with its per-epoch test evaluation",
+                f"{t['flops_with_evaluation'] / 1e9:.1f} GFLOP/s (+{t['evaluation_seconds']:.2f} s/epoch)",
+                t["flops_with_evaluation"] / peak,
+                "(info)",
             )
         )
 

@@ -214,6 +214,45 @@ def frontier(families: dict[str, list[dict[str, float]]], reference_accuracy: fl
     return fig
 
 
+def recipe_frontier(
+    sweep: dict[str, tuple[float, float]],
+    others: dict[str, tuple[float, float]] | None = None,
+    reference: tuple[str, float] | None = None,
+    chosen: str | None = None,
+) -> Figure:
+    """Full test accuracy against top-k accuracy, one point per recipe.
+
+    ``sweep`` (joined by a line, in order) and ``others`` map a label to
+    ``(top_k_accuracy, accuracy)``, fractions; ``reference`` a quoted full
+    accuracy, drawn as a horizontal line; ``chosen`` the sweep label to ring.
+    """
+    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    xs, ys = zip(*[(100 * a, 100 * b) for a, b in sweep.values()])
+    ax.plot(xs, ys, "o-", color="#0072b2", label="one recipe, trained longer")
+    for label, x, y in zip(sweep, xs, ys):
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(6, -10), fontsize=9)
+    for (label, (a, b)), marker in zip((others or {}).items(), "s^Dv"):
+        ax.plot(100 * a, 100 * b, marker, color="#d55e00", linestyle="none", label=label)
+    if chosen is not None:
+        a, b = sweep[chosen]
+        ax.plot(
+            100 * a,
+            100 * b,
+            "o",
+            markersize=14,
+            markerfacecolor="none",
+            color="black",
+            label="the book's model",
+        )
+    if reference is not None:
+        ax.axhline(100 * reference[1], color="gray", linestyle=":", label=reference[0])
+    ax.set(xlabel="top-10 eigenvectors per digit: test accuracy (%)", ylabel="full model: test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def heatmap(
     matrix,
     xlabels: Sequence[str],
