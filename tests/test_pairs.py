@@ -27,7 +27,7 @@ def test_pair_outputs_expand_the_layer(d, n, m, seed):
     h = features @ a
     expected = (w_l @ h) * (w_r @ h)
     torch.testing.assert_close(torch.einsum("p,pd->d", (a[:, None] * a[None]).flatten(), u), expected)
-    # u_ij is the tensor applied to the pair
+    # g_ij is the tensor applied to the pair
     tensor = bilinear.bilinear_tensor(w_l, w_r)
     torch.testing.assert_close(
         u[1 if m > 1 else 0],
@@ -56,7 +56,7 @@ def test_pair_dataset_is_seeded_unit_and_made_of_pair_outputs():
     torch.testing.assert_close(first.norm(dim=1), torch.ones(50))
     torch.testing.assert_close(pairs.pair_dataset(w_l, w_r, inputs, 50, seed=3), first)
     assert not torch.equal(pairs.pair_dataset(w_l, w_r, inputs, 50, seed=4), first)
-    # every row is the direction of some u_ij over the non-zero inputs
+    # every row is the direction of some g_ij over the non-zero inputs
     i, j = torch.meshgrid(torch.arange(9), torch.arange(9), indexing="ij")
     keep = (i != 3) & (j != 3)
     every = pairs.pair_outputs(w_l, w_r, inputs, i[keep], j[keep])

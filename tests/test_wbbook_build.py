@@ -123,3 +123,46 @@ def test_print_pdf(tmp_path):
     (tmp_path / "index.html").write_text("<html><body><h1>Book</h1><p>Text.</p></body></html>")
     pdf = build.print_pdf(tmp_path, tmp_path / "out" / "book.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_figure_text_sizes_read_from_each_pages_pngs(tmp_path):
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    from wbinterp.notebook import TEXT_SIZE_KEY
+
+    site = tmp_path / "html"
+    (site / "_images").mkdir(parents=True)
+    (site / "book").mkdir()
+    for name, size in [("small.png", "7.25"), ("fine.png", "10.00"), ("plain.png", None)]:
+        info = PngInfo()
+        if size is not None:
+            info.add_text(TEXT_SIZE_KEY, size)
+        Image.new("RGB", (4, 4)).save(site / "_images" / name, pnginfo=info)
+    (site / "book" / "ch.html").write_text(
+        '<img alt="a" src="../_images/small.png"/><img src="../_images/fine.png" alt="b"/>'
+        '<img src="../_images/plain.png"/><img src="../_images/missing.png"/>'
+    )
+    sizes = build.figure_text_sizes(site)
+    assert sizes == {("book/ch.html", "small.png"): 7.25, ("book/ch.html", "fine.png"): 10.0}
+
+
+def test_long_output_lines_only_count_what_a_page_shows(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    long_line = "x" * 81
+    shown = nbformat.v4.new_code_cell("print(...)")
+    shown.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=f"short\n{long_line}\n"),
+        nbformat.v4.new_output("stream", name="stderr", text=long_line),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "y" * 90}, execution_count=1),
+    ]
+    hidden = nbformat.v4.new_code_cell("print(...)", metadata={"tags": ["remove-cell"]})
+    hidden.outputs = [nbformat.v4.new_output("stream", name="stdout", text=long_line)]
+    nb.cells = [shown, hidden]
+    (tmp_path / "book").mkdir()
+    nbformat.write(nb, tmp_path / "book" / "ch.ipynb")
+    found = build.long_output_lines(tmp_path)
+    assert found == [("ch", 81, long_line), ("ch", 90, "y" * 90)]
+    assert build.long_output_lines(tmp_path, limit=100) == []

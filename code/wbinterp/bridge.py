@@ -16,7 +16,7 @@ tensor. Three ideas from Pearce and Dooms' technical note:
   ``U G Uᵀ`` after a head). Its eigenvectors are the left singular vectors;
   each right singular vector is an interaction matrix.
 * **Input pairs.** For input features ``v_i`` (columns of ``V``),
-  ``g(Σ_i a_i v_i) = Σ_ij a_i a_j u_ij``: the pair outputs ``u_ij`` span everything
+  ``g(Σ_i a_i v_i) = Σ_ij a_i a_j g_ij``: the pair outputs ``g_ij`` span everything
   the layer can output, and can be sampled without data (:mod:`wbinterp.pairs`, which
   the model store uses to train an SAE on them).
 

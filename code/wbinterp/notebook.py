@@ -5,11 +5,17 @@ from __future__ import annotations
 import matplotlib
 import torch
 
+#: The PNG text chunk in which a notebook's figures record their smallest text.
+TEXT_SIZE_KEY = "Smallest-Text-Points"
+
 
 def setup(seed: int = 0) -> None:
     """Make a chapter's output stable and readable: seeds, threads, figure style.
 
-    Figures get an opaque white background so they stay readable in dark mode.
+    Figures get an opaque white background so they stay readable in dark mode,
+    and, in IPython, each figure's PNG records the size of its smallest text at
+    the book's column width (:func:`wbinterp.plotting.smallest_text`), which the
+    book's build checks.
     """
     torch.manual_seed(seed)
     matplotlib.rcParams.update(
@@ -25,6 +31,32 @@ def setup(seed: int = 0) -> None:
             "font.size": 10,
         }
     )
+    _record_text_size()
+
+
+def _record_text_size() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    from IPython.core.pylabtools import print_figure
+    from matplotlib import pyplot
+    from matplotlib.figure import Figure
+
+    from .plotting import smallest_text
+
+    # pyplot chooses its backend at the first figure, and the inline backend then
+    # installs its own formatter: let that happen before installing ours
+    pyplot.close(pyplot.figure())
+
+    def png(fig: Figure) -> str | None:
+        size = f"{smallest_text(fig):.2f}"
+        return print_figure(fig, "png", base64=True, metadata={TEXT_SIZE_KEY: size})
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, png)
 
 
 def markdown_table(header: list[str], rows: list[list[object]]) -> str:

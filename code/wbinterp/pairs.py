@@ -1,12 +1,12 @@
 """Input pairs: every output a bilinear layer can produce, sampled from its weights alone.
 
 For input features ``v_i`` (columns of ``V``, e.g. the pixels' columns of ``W_e``), the
-layer ``g(h) = (W_l h) ⊙ (W_r h)`` expands as ``g(Σ_i a_i v_i) = Σ_ij a_i a_j u_ij`` with
+layer ``g(h) = (W_l h) ⊙ (W_r h)`` expands as ``g(Σ_i a_i v_i) = Σ_ij a_i a_j g_ij`` with
 
-    u_ij = ½ [(W_l v_i) ⊙ (W_r v_j) + (W_l v_j) ⊙ (W_r v_i)],
+    g_ij = ½ [(W_l v_i) ⊙ (W_r v_j) + (W_l v_j) ⊙ (W_r v_i)],
 
-so the ``u_ij`` span everything the layer can output. No image is needed to sample them:
-the model store trains an SAE on them (preset ``sae-pairs``, chapter 12).
+so the ``g_ij`` span everything the layer can output. No image is needed to sample them:
+the model store trains an SAE on them (preset ``sae-pairs``, chapter "Features from the weights alone").
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from .bilinear import check_shape
 def pair_outputs(
     w_l: torch.Tensor, w_r: torch.Tensor, inputs: torch.Tensor, i: torch.Tensor, j: torch.Tensor
 ) -> torch.Tensor:
-    """``u_ij = ½ [(W_l v_i) ⊙ (W_r v_j) + (W_l v_j) ⊙ (W_r v_i)]`` for index pairs: ``(len(i), d)``.
+    """``g_ij = ½ [(W_l v_i) ⊙ (W_r v_j) + (W_l v_j) ⊙ (W_r v_i)]`` for index pairs: ``(len(i), d)``.
 
     ``inputs`` ``(n, m)`` holds the input features ``v`` as columns (the columns
-    of ``W_e`` for pixels). Then ``g(Σ_i a_i v_i) = Σ_ij a_i a_j u_ij``.
+    of ``W_e`` for pixels). Then ``g(Σ_i a_i v_i) = Σ_ij a_i a_j g_ij``.
     """
     check_shape("w_l", w_l, (None, None))
     check_shape("w_r", w_r, tuple(w_l.shape))
@@ -54,7 +54,7 @@ def sample_pairs(
 def pair_dataset(
     w_l: torch.Tensor, w_r: torch.Tensor, inputs: torch.Tensor, n_pairs: int, seed: int = 0
 ) -> torch.Tensor:
-    """``n_pairs`` unit vectors ``u_ij / ‖u_ij‖`` ``(n_pairs, d)``, from the weights alone.
+    """``n_pairs`` unit vectors ``g_ij / ‖g_ij‖`` ``(n_pairs, d)``, from the weights alone.
 
     Each index is drawn ∝ ``‖v_i‖²`` (the squared norm of column ``i`` of
     ``inputs``): an input the layer has shrunk to nothing is rarely drawn. The

@@ -16,6 +16,33 @@ from matplotlib.figure import Figure
 DIVERGING = "RdBu"
 
 
+#: The width of the book's text column, in inches (about 690 CSS pixels): a wider
+#: figure is shown scaled down to it, its text with it.
+COLUMN_INCHES = 7.2
+
+
+def smallest_text(fig: Figure, column_inches: float = COLUMN_INCHES) -> float:
+    """The size, in points, of the smallest text drawn in ``fig`` as a reader sees it when
+    the saved figure (cropped to its drawn content) is scaled down to the column's width."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    sizes: list[float] = []
+    draw_text = renderer.draw_text
+
+    def recording(gc, x, y, s, prop, *args, **kwargs):
+        if str(s).strip():
+            sizes.append(prop.get_size_in_points())
+        return draw_text(gc, x, y, s, prop, *args, **kwargs)
+
+    renderer.draw_text = recording
+    try:
+        fig.draw(renderer)
+    finally:
+        del renderer.draw_text
+    width = fig.get_tightbbox(renderer).width
+    return min(sizes, default=float("inf")) * min(1.0, column_inches / width)
+
+
 def _as_images(images) -> np.ndarray:
     arr = np.asarray(images, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 784:
@@ -26,9 +53,11 @@ def _as_images(images) -> np.ndarray:
 def digit_grid(
     images, titles: Sequence[str] | None = None, ncols: int = 10, cmap: str = "gray_r", size: float = 1.1
 ) -> Figure:
-    """Grid of 28×28 images (rows of ``images`` are flattened pixels in ``[0, 1]``)."""
+    """Grid of 28×28 images (rows of ``images`` are flattened pixels in ``[0, 1]``), at most
+    the column's width (``size`` shrinks to fit)."""
     arr = _as_images(images)
     nrows = -(-len(arr) // ncols)
+    size = min(size, COLUMN_INCHES / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -51,10 +80,12 @@ def signed_grid(
     """Grid of signed 28×28 images (blue positive, red negative, white zero).
 
     Each image is scaled symmetrically about zero by its own largest magnitude,
-    or by the largest over all images when ``shared_scale``.
+    or by the largest over all images when ``shared_scale``. The grid is at most
+    the column's width, row labels included (``size`` shrinks to fit).
     """
     arr = _as_images(images)
     nrows = -(-len(arr) // ncols)
+    size = min(size, (COLUMN_INCHES - (1.0 if row_labels is not None else 0.0)) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.2), squeeze=False)
     global_max = np.abs(arr).max() or 1.0
     for i, ax in enumerate(axes.flat):
@@ -66,7 +97,7 @@ def signed_grid(
             vmax = global_max if shared_scale else (np.abs(arr[i]).max() or 1.0)
             ax.imshow(arr[i], cmap=DIVERGING, vmin=-vmax, vmax=vmax)
             if titles is not None:
-                ax.set_title(titles[i], fontsize=8)
+                ax.set_title(titles[i], fontsize=9)
     if row_labels is not None:
         for r, label in enumerate(row_labels):
             axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
@@ -76,7 +107,7 @@ def signed_grid(
 
 def training_curves(histories: dict[str, dict[str, list[float]]]) -> Figure:
     """Test accuracy and training loss per epoch, one line per named model."""
-    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.4))
     for name, history in histories.items():
         ax_acc.plot(history["epoch"], np.asarray(history["test_accuracy"]) * 100, label=name)
         ax_loss.plot(history["epoch"], history["train_loss"], label=name)
@@ -109,7 +140,7 @@ def curves(
     if logx:
         ax.set_xscale("symlog", linthresh=1)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -119,7 +150,7 @@ def spectra(values, labels: Sequence[str], top: int = 40, title: str = "") -> Fi
     vals = np.asarray(values, dtype=np.float64)
     ncols = 5
     nrows = -(-len(vals) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(11, 2.2 * nrows), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(COLUMN_INCHES, 1.9 * nrows), sharey=True, squeeze=False)
     for ax, row, label in zip(axes.flat, vals, labels):
         order = np.argsort(-np.abs(row))[:top]
         shown = row[order]
@@ -175,9 +206,9 @@ def attack_curves(
     )
     for (name, (x, y)), marker in zip((quoted or {}).items(), "x+*^"):
         ax.plot([x], [y], marker, color="black", markersize=8, linestyle="none", label=name)
-    ax.set(xlabel="mask pixel std σ", ylabel="% of test images", title=title)
+    ax.set(xlabel="mask pixel std ε", ylabel="% of test images", title=title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -187,7 +218,7 @@ def frontier(families: dict[str, list[dict[str, float]]], reference_accuracy: fl
 
     Each family is a list of :func:`wbinterp.sparse.evaluate_transcoder` results.
     """
-    fig, (ax_fvu, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax_fvu, ax_acc) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.6))
     for (name, runs), marker in zip(families.items(), "os^D"):
         pts = sorted((m["l0"], m["fvu"], m["spliced_accuracy"]) for m in runs)
         ax_fvu.plot([p[0] for p in pts], [p[1] for p in pts], marker + "-", label=name)
@@ -261,15 +292,17 @@ def heatmap(
     signed: bool = True,
     colorbar_label: str = "",
 ) -> Figure:
-    """A matrix as a colour grid (diverging and centred at zero when ``signed``)."""
+    """A matrix as a colour grid (diverging and centred at zero when ``signed``), at most
+    the column's width."""
     arr = np.asarray(matrix, dtype=np.float64)
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.35 * arr.shape[1] + 2), max(3.0, 0.3 * arr.shape[0] + 1.5)))
+    width = min(COLUMN_INCHES, max(4.0, 0.35 * arr.shape[1] + 2))
+    fig, ax = plt.subplots(figsize=(width, max(3.0, 0.3 * arr.shape[0] + 1.5)))
     vmax = np.abs(arr).max() or 1.0
     im = ax.imshow(
         arr, cmap=DIVERGING if signed else "viridis", vmin=-vmax if signed else 0, vmax=vmax, aspect="auto"
     )
-    ax.set_xticks(range(arr.shape[1]), xlabels, rotation=90, fontsize=7)
-    ax.set_yticks(range(arr.shape[0]), ylabels, fontsize=8)
+    ax.set_xticks(range(arr.shape[1]), xlabels, rotation=90, fontsize=9)
+    ax.set_yticks(range(arr.shape[0]), ylabels, fontsize=9)
     ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, label=colorbar_label)
     fig.tight_layout()
@@ -285,6 +318,7 @@ def form_grid(
     if arr.ndim != 3 or len(titles) != len(arr):
         raise ValueError(f"expected (n, a, b) matrices and n titles, got {arr.shape} and {len(titles)}")
     nrows = -(-len(arr) // ncols)
+    size = min(size, COLUMN_INCHES / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.1), squeeze=False)
     vmax = np.abs(arr).max() or 1.0
     for i, ax in enumerate(axes.flat):
@@ -298,7 +332,7 @@ def form_grid(
         if annotate:
             for (r, c), v in np.ndenumerate(arr[i]):
                 if abs(v) >= 0.005:
-                    ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6)
+                    ax.text(c, r, f"{v:.2g}", ha="center", va="center", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -376,7 +410,7 @@ def budget_curves(
     if xs:
         ax.set_xlim(min(xs), max(xs) * (1.25 if logx else 1.02))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=9, loc="lower right")
     fig.tight_layout()
     return fig
 
@@ -420,8 +454,8 @@ def explanation_rows(
                 else:
                     vmax = np.abs(arr[r, j]).max() or 1.0
                     ax.imshow(arr[r, j], cmap=DIVERGING, vmin=-vmax, vmax=vmax)
-                ax.set_title(titles[r][j], fontsize=7)
-        sub.suptitle(label, fontsize=9)
+                ax.set_title(titles[r][j], fontsize=9)
+        sub.suptitle(label, fontsize=10)
     return fig
 
 
@@ -441,7 +475,7 @@ def scatter(
         ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8, linestyle="--", label="y = x")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, markerscale=4)
+    ax.legend(fontsize=9, markerscale=4)
     fig.tight_layout()
     return fig
 
@@ -470,7 +504,14 @@ def _arrow(ax, start, end, text="", offset=(0.0, 0.12), fontsize=10):
     ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "-|>", "color": "#333333", "lw": 1.2})
     if text:
         mid = ((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1])
-        ax.text(*mid, text, ha="center", va="center", fontsize=fontsize)
+        ax.text(
+            *mid,
+            text,
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            bbox={"fc": "white", "ec": "none", "pad": 1.0},
+        )
 
 
 def layer_diagram() -> Figure:
@@ -519,6 +560,47 @@ def layer_diagram() -> Figure:
         fontsize=10,
     )
     right.set_title("its tensor, one matrix per digit", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def architecture_diagram() -> Figure:
+    """The book's two classifiers side by side: the bilinear model (left) and the ReLU
+    MLP with a transcoder beside its hidden layer (right), widths in brackets."""
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(COLUMN_INCHES, 4.0), gridspec_kw={"width_ratios": [1, 1.45]}
+    )
+    for ax, width in ((left, 6.0), (right, 8.7)):
+        ax.set_xlim(0, width)
+        ax.set_ylim(0.1, 6.4)
+        ax.axis("off")
+    x0 = 3.0
+    _box(left, (x0, 0.6), 3.4, 0.7, "image $x$ (784)", "#f0f0f0")
+    _box(left, (x0, 2.2), 3.4, 0.7, "$h$ (512)")
+    _box(left, (x0, 3.8), 3.4, 0.7, "$g(h)$ (512)", "#fde0dd")
+    _box(left, (x0, 5.4), 3.4, 0.7, "logits (10)", "#fff7bc")
+    _arrow(left, (x0, 0.95), (x0, 1.85), "$W_e$", offset=(0.6, 0))
+    _arrow(left, (x0, 2.55), (x0, 3.45), "$(W_l h) \\odot (W_r h)$", offset=(0.0, 0.0))
+    _arrow(left, (x0, 4.15), (x0, 5.05), "$W_u$", offset=(0.6, 0))
+    left.set_title("bilinear model", fontsize=10)
+    x1, x2 = 2.2, 6.5
+    _box(right, (x1, 0.6), 3.4, 0.7, "image $x$ (784)", "#f0f0f0")
+    _box(right, (x1, 3.0), 3.4, 0.7, "$y$ (512)", "#e5f5e0")
+    _box(right, (x1, 5.4), 3.4, 0.7, "logits (10)", "#fff7bc")
+    _arrow(right, (x1, 0.95), (x1, 2.65), "ReLU$(W_\\mathrm{in} x)$", offset=(0.0, 0.0))
+    _arrow(right, (x1, 3.35), (x1, 5.05), "$W_\\mathrm{out}$", offset=(0.6, 0))
+    _box(right, (x2, 2.0), 3.6, 0.7, "features $f$ (2048)", "#efedf5")
+    _box(right, (x2, 4.0), 3.6, 0.7, "$\\hat y$ (512)", "#efedf5")
+    _arrow(right, (x1 + 1.2, 0.95), (x2 - 0.6, 1.65), "$\\phi(W_\\mathrm{enc} \\cdot)$", offset=(0.55, -0.3))
+    _arrow(right, (x2, 2.35), (x2, 3.65), "$W_\\mathrm{dec}$", offset=(0.7, 0))
+    right.annotate(
+        "",
+        xy=(x1 + 1.75, 3.15),
+        xytext=(x2 - 1.85, 3.85),
+        arrowprops={"arrowstyle": "-|>", "color": "#6a51a3", "lw": 1.2, "linestyle": "--"},
+    )
+    right.text(x2 - 1.2, 3.05, "spliced in\nfor $y$", ha="left", va="center", fontsize=10, color="#6a51a3")
+    right.set_title("ReLU MLP and its transcoder", fontsize=10)
     fig.tight_layout()
     return fig
 

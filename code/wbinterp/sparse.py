@@ -129,7 +129,7 @@ class SaeConfig:
     """Name of the bilinear model's preset."""
     source: SaeSource
     """``"outputs"``: the layer's outputs ``g(W_e x)`` on the training images;
-    ``"pairs"``: unit input-pair outputs ``u_ij`` over pixel pairs, from the weights alone."""
+    ``"pairs"``: unit input-pair outputs ``g_ij`` over pixel pairs, from the weights alone."""
     sparse: SparseConfig
     """The SAE's architecture and training (``d_in == d_out`` = the model's width)."""
     n_pairs: int = 0

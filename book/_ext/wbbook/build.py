@@ -16,6 +16,9 @@ jupyter-book does not know:
   ``--config``), written from ``_config.yml`` with the edition's changes, and another
   output folder (``--path-output``). All three share one execution cache
   (``_build/.jupyter_cache``), so a chapter runs once whatever is built.
+* **Legible figures.** Each figure's PNG records the size of its smallest text at the
+  column's width (:func:`wbinterp.notebook.setup`); a page whose figure text is
+  smaller than :data:`MIN_TEXT_POINTS` fails the build, naming the figure.
 * **Models are trained, never downloaded.** The chapters' kernels run with the published
   store turned off (``WBINTERP_MODELS_URL`` empty, :mod:`wbinterp.published`), so every
   model the site publishes was trained by a build, not copied from an earlier site.
@@ -39,6 +42,10 @@ PACKAGE = "wbinterp"
 #: Where each edition's outputs go (jupyter-book's ``--path-output``) and its builder.
 EDITIONS = {"book": ("", "html"), "student": ("student", "html"), "pdf": ("pdf", "singlehtml")}
 EXECUTION_CACHE = Path("_build") / ".jupyter_cache"
+#: The smallest text a figure may show at the column's width, in points.
+MIN_TEXT_POINTS = 9.0
+#: The longest line of printed output a page may show (the column, and print, cut wider).
+MAX_OUTPUT_CHARS = 80
 
 
 def package_fingerprint() -> str:
@@ -144,6 +151,50 @@ def print_pdf(site: Path, pdf: Path, page: str = "index.html", timeout_ms: int =
     return pdf
 
 
+def figure_text_sizes(site: Path) -> dict[tuple[str, str], float]:
+    """``(page, image) -> smallest text in points`` for every figure of the built ``site``
+    whose PNG records it."""
+    import re
+
+    from PIL import Image
+
+    from wbinterp.notebook import TEXT_SIZE_KEY
+
+    sizes = {}
+    for page in sorted(site.rglob("*.html")):
+        for src in re.findall(r'<img[^>]+src="([^"]+\.png)"', page.read_text(encoding="utf-8")):
+            image = (page.parent / src).resolve()
+            if not image.is_file():
+                continue
+            with Image.open(image) as png:
+                size = png.text.get(TEXT_SIZE_KEY)
+            if size is not None:
+                sizes[(str(page.relative_to(site)), image.name)] = float(size)
+    return sizes
+
+
+def long_output_lines(execute_dir: Path, limit: int = MAX_OUTPUT_CHARS) -> list[tuple[str, int, str]]:
+    """``(notebook, length, line)`` for each line of visible printed output (standard
+    output and results, not standard error, which the pages leave out) longer than
+    ``limit`` in the executed notebooks under ``execute_dir``."""
+    import nbformat
+
+    hidden = {"remove-cell", "remove-output"}
+    found = []
+    for path in sorted(execute_dir.rglob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type != "code" or hidden & set(cell.metadata.get("tags", [])):
+                continue
+            for output in cell.get("outputs", []):
+                if output.output_type == "stream":
+                    text = output.text if output.name == "stdout" else ""
+                else:
+                    text = output.get("data", {}).get("text/plain", "")
+                found += [(path.stem, len(line), line) for line in text.splitlines() if len(line) > limit]
+    return found
+
+
 def glued_values(execute_dir: Path) -> dict[str, str]:
     """Every glued number and table of an executed book, ``{"page/key": text}``.
 
@@ -196,6 +247,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     if status == 0:  # Sphinx's saved environment now matches the package and the machinery
         record(stamp, site_fingerprint)
+    if status == 0 and edition != "pdf":
+        sizes = figure_text_sizes(out / builder)
+        small = {k: v for k, v in sizes.items() if v < MIN_TEXT_POINTS}
+        for (page, image), size in sorted(small.items()):
+            print(
+                f"wbbook.build: {page}: figure {image} shows text at {size:.1f} pt at the column's "
+                f"width (at least {MIN_TEXT_POINTS:g}): draw it narrower or its text larger",
+                file=sys.stderr,
+            )
+        long_lines = long_output_lines(out / "jupyter_execute")
+        for notebook, length, line in long_lines:
+            print(
+                f"wbbook.build: {notebook}: a printed line of {length} characters (at most "
+                f"{MAX_OUTPUT_CHARS}): {line[:60]}…",
+                file=sys.stderr,
+            )
+        if small or long_lines:
+            status = 1
+        elif sizes:
+            print(
+                f"wbbook.build: {len(sizes)} figures, smallest text {min(sizes.values()):.1f} pt "
+                "at the column's width",
+                flush=True,
+            )
     if status == 0 and edition == "pdf":
         site = out / builder
         page = single_page(site, root / "_toc.yml")
