@@ -85,7 +85,7 @@ def signed_grid(
     """
     arr = _as_images(images)
     nrows = -(-len(arr) // ncols)
-    size = min(size, (COLUMN_INCHES - (1.0 if row_labels is not None else 0.0)) / ncols)
+    size = min(size, (COLUMN_INCHES - (1.4 if row_labels is not None else 0.0)) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.2), squeeze=False)
     global_max = np.abs(arr).max() or 1.0
     for i, ax in enumerate(axes.flat):
