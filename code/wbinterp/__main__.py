@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import data, presets, published, store
+from . import data, files, presets, published, store
 from .sparse import SaeConfig, TranscoderConfig
 
 
@@ -54,6 +54,9 @@ def _writable_folder(out: Path) -> Path:
         raise UsageError(
             f"--out {out} cannot be created ({err.strerror}); give a folder you can write to"
         ) from None
+    reason = files.cannot_write(out)
+    if reason is not None:
+        raise UsageError(f"--out {out} cannot be written ({reason}); give a folder you can write to")
     return out
 
 
@@ -70,10 +73,16 @@ def _train(args: argparse.Namespace) -> int:
         summary = f"test accuracy {history['test_accuracy'][-1]:.4f}"
     else:
         summary = f"training FVU {history['fvu'][-1]:.4f}, L0 {history['l0'][-1]:.1f}"
-    files = store.export(stored, out)
+    try:
+        written = store.export(stored, out)
+    except OSError as err:
+        raise UsageError(
+            f"--out {out} cannot be written ({err.strerror or err}); nothing was left there. "
+            "Free some space or give another folder (the model is in the store, so this is quick)"
+        ) from None
     source = "loaded from the store" if stored.from_store else f"trained in {stored.seconds:.0f} s"
     print(f"{args.preset}: {summary} ({source})")
-    for path in files:
+    for path in written:
         print(f"wrote {path}")
     return 0
 
@@ -126,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_data)
 
     p = sub.add_parser("publish", help="write the store's current models as a published store (for the site)")
-    p.add_argument("out", type=Path, help="folder to write (replaced whole), e.g. _build/html/models")
+    p.add_argument(
+        "out",
+        type=Path,
+        help="a new or empty folder, or an earlier publication (replaced whole), e.g. _build/html/models",
+    )
     p.set_defaults(func=_publish)
 
     p = sub.add_parser("fetch", help="download every published model this code uses into the store")
@@ -138,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     except published.FetchError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except (UsageError, data.DataError) as err:
+    except (UsageError, data.DataError, published.PublishError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
