@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -152,6 +151,37 @@ def verify(spec: DatasetSpec, root: Path) -> str:
     return sha256_text(joined)
 
 
+def _decompress(source: Path, tmp: Path, cannot_write: str, name: str) -> None:
+    """Copy ``source`` (gunzipped if it ends in ``.gz``) to ``tmp``, telling a bad source
+    (:class:`DataError` "not a complete gzip file") from a destination that cannot be
+    written (``cannot_write``, formatted with the reason)."""
+    opener = gzip.open if source.suffix == ".gz" else open
+    try:
+        dst = open(tmp, "wb")  # noqa: SIM115 (closed in the finally, where a full disk shows too)
+    except OSError as err:
+        raise DataError(cannot_write.format(err.strerror or err)) from None
+    try:
+        with opener(source, "rb") as src:
+            while True:
+                try:
+                    block = src.read(1 << 20)
+                except (OSError, EOFError) as err:  # not gzip, or cut short
+                    raise DataError(
+                        f"{name}: {source} is not a complete gzip file ({err}); copy the original file again."
+                    ) from None
+                if not block:
+                    break
+                try:
+                    dst.write(block)
+                except OSError as err:
+                    raise DataError(cannot_write.format(err.strerror or err)) from None
+    finally:
+        try:
+            dst.close()
+        except OSError as err:
+            raise DataError(cannot_write.format(err.strerror or err)) from None
+
+
 def install_from(spec: DatasetSpec, source: Path, root: Path) -> None:
     """Decompress the four original ``.gz`` files (or copy plain ones) from ``source``.
 
@@ -172,22 +202,19 @@ def install_from(spec: DatasetSpec, source: Path, root: Path) -> None:
                 f"{spec.name}: neither {gz} nor {plain} exists; "
                 f"point --from at the folder holding the four original files."
             )
-    folder.mkdir(parents=True, exist_ok=True)
+    cannot_write = (
+        f"{spec.name}: the data folder {folder} cannot be written ({{}}); free some space "
+        f"or set ${DATA_ENV} to a folder you can write to."
+    )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(cannot_write.format(err.strerror or err)) from None
     for filename, expected in spec.sha256.items():
         gz, plain = source / f"{filename}.gz", source / filename
         tmp = folder / f".{filename}.part"
         try:
-            if gz.is_file():
-                try:
-                    with gzip.open(gz, "rb") as src, open(tmp, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
-                except (OSError, EOFError) as err:  # not gzip, or cut short
-                    raise DataError(
-                        f"{spec.name}: {gz} is not a complete gzip file ({err}); "
-                        f"copy the original file again."
-                    ) from None
-            else:
-                shutil.copyfile(plain, tmp)
+            _decompress(gz if gz.is_file() else plain, tmp, cannot_write, spec.name)
             actual = sha256_file(tmp)
             if actual != expected:
                 raise DataError(

@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,7 +37,7 @@ import torch
 from torch import nn
 
 from . import data as data_mod
-from . import models, pairs, presets, published, sparse
+from . import files, models, pairs, presets, published, sparse
 from . import train as train_mod
 from .hashing import sha256_json, sha256_sources, sha256_tensors
 from .presets import Config
@@ -71,7 +70,9 @@ class Stored(TrainResult):
     from_store: bool
     """Whether it was loaded rather than trained in this call."""
     path: Path
-    """Its folder."""
+    """Its folder (absent when the store could not be written)."""
+    key: str = ""
+    """Its store key."""
 
 
 def store_dir() -> Path:
@@ -106,43 +107,76 @@ def new_model(config: Config) -> nn.Module:
     return SparseCoder(config.sparse)
 
 
-def save(result: TrainResult, config: Config, folder: Path, key: str = "") -> Path:
-    """Write ``result`` to ``folder`` (replaced whole, never left half-written)."""
+def _write(result: TrainResult, config: Config, folder: Path, key: str) -> None:
+    """The three files of a saved model, written into the existing ``folder``."""
     from safetensors.torch import save_file
 
+    state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
+    save_file(state, str(folder / WEIGHTS))
+    (folder / CONFIG).write_text(json.dumps(config_dict(config), indent=2) + "\n")
+    training = {
+        "format": FORMAT,
+        "key": key,
+        "digest": sha256_tensors(state),
+        "seconds": result.seconds,
+        "history": result.history,
+    }
+    (folder / TRAINING).write_text(json.dumps(training, indent=2) + "\n")
+    files.ordinary_permissions(folder)
+
+
+def _install(tmp: Path, folder: Path, key: str) -> None:
+    """Move the finished folder ``tmp`` to ``folder``, replacing an old one. When another
+    process put a valid copy there first, that copy is kept."""
+    for _ in range(3):
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            os.replace(tmp, folder)
+            return
+        except OSError:
+            if not folder.is_dir():
+                raise
+            try:  # someone else's copy, or a half-removed old one
+                load(folder, key)
+                return
+            except StoreError:
+                continue
+    os.replace(tmp, folder)
+
+
+def save(result: TrainResult, config: Config, folder: Path, key: str = "") -> Path:
+    """Write ``result`` to ``folder`` (replaced whole, never left half-written). Raises
+    ``OSError`` when the store cannot be written; nothing is left behind then."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".part"))
+    tmp = files.temp_folder(folder.parent, folder.name, ".part")
     try:
-        save_file(state, str(tmp / WEIGHTS))
-        (tmp / CONFIG).write_text(json.dumps(config_dict(config), indent=2) + "\n")
-        (tmp / TRAINING).write_text(
-            json.dumps(
-                {
-                    "format": FORMAT,
-                    "key": key,
-                    "digest": sha256_tensors(state),
-                    "seconds": result.seconds,
-                    "history": result.history,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        _write(result, config, tmp, key)
+        _install(tmp, folder, key)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 
-def load(folder: Path, key: str | None = None) -> Stored:
+def _training_record(folder: Path, training) -> tuple[dict, float]:
+    """The history and seconds of a ``training.json``, or :class:`StoreError`."""
+    if not isinstance(training, dict):
+        raise StoreError(f"{folder}/{TRAINING} is not a JSON object")
+    history, seconds = training.get("history"), training.get("seconds")
+    if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
+        raise StoreError(f"{folder}/{TRAINING} has no training history")
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        raise StoreError(f"{folder}/{TRAINING} has no training time in seconds")
+    return history, float(seconds)
+
+
+def load(folder: Path, key: str | None = None, config: Config | None = None) -> Stored:
     """Read back a model saved by :func:`save` (or exported by ``python -m wbinterp train``).
 
-    Checks the format, the weights' digest, their names and shapes, and, when ``key`` is
-    given, that the store key matches. Raises :class:`StoreError` saying what is wrong.
+    Checks the format, the weights' digest, their names and shapes, and, when given, that
+    the store key matches ``key`` and the saved config equals ``config`` (an edited
+    ``config.json`` is not trusted). Raises :class:`StoreError` saying what is wrong.
     """
     from safetensors.torch import load_file
 
@@ -151,39 +185,54 @@ def load(folder: Path, key: str | None = None) -> Stored:
         if not (folder / name).is_file():
             raise StoreError(f"{folder} has no {name}")
     try:
-        config = config_from_dict(json.loads((folder / CONFIG).read_text()))
+        saved = json.loads((folder / CONFIG).read_text())
+        if not isinstance(saved, dict):
+            raise StoreError(f"{folder}/{CONFIG} is not a JSON object")
+        saved_config = config_from_dict(saved)
         training = json.loads((folder / TRAINING).read_text())
         state = load_file(str(folder / WEIGHTS))
     except StoreError:
         raise
     except Exception as err:  # truncated file, bad JSON, a config that does not validate
         raise StoreError(f"{folder} cannot be read ({type(err).__name__}: {err})") from None
+    history, seconds = _training_record(folder, training)
     if training.get("format") != FORMAT:
         raise StoreError(f"{folder} is not in this package's format {FORMAT}")
     if key is not None and training.get("key") != key:
         raise StoreError(f"{folder} was made by another config, dataset or training code")
+    if config is not None and saved_config != config:
+        raise StoreError(f"{folder}/{CONFIG} is not the config it was stored under (edited?)")
     if sha256_tensors(state) != training.get("digest"):
         raise StoreError(f"{folder} has weights that do not match their recorded digest (corrupted)")
     try:
-        model = models.load_weights(new_model(config), state).eval()
+        model = models.load_weights(new_model(saved_config), state).eval()
     except ValueError as err:
         raise StoreError(f"{folder}: {err}") from None
-    return Stored(model, training["history"], float(training["seconds"]), config, True, folder)
+    return Stored(model, history, seconds, saved_config, True, folder, str(training.get("key", "")))
 
 
 def export(stored: Stored, out: Path) -> list[Path]:
-    """Copy a stored model's three files into the folder ``out``; return their paths."""
+    """Write a stored model's three files into the folder ``out``; return their paths.
+
+    Each file appears whole or not at all: raises ``OSError`` (nothing left behind) when
+    ``out`` cannot be written."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out {out} is a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in (WEIGHTS, CONFIG, TRAINING):
-        tmp = out / f".{name}.part"
-        shutil.copyfile(stored.path / name, tmp)
-        os.replace(tmp, out / name)
-        written.append(out / name)
-    return written
+    tmp = files.temp_folder(out, "export", ".part")
+    try:
+        if all((stored.path / name).is_file() for name in (WEIGHTS, CONFIG, TRAINING)):
+            for name in (WEIGHTS, CONFIG, TRAINING):
+                shutil.copyfile(stored.path / name, tmp / name)
+            files.ordinary_permissions(tmp)
+        else:  # trained, but the store could not keep it
+            _write(stored, stored.config, tmp, stored.key)
+        for name in (WEIGHTS, CONFIG, TRAINING):
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [out / name for name in (WEIGHTS, CONFIG, TRAINING)]
 
 
 # --- the store --------------------------------------------------------------------------
@@ -259,6 +308,8 @@ def _current_key(folder: Path, checksums: dict[str, str], name: str | None = Non
 def current(root: Path | None = None) -> list[Path]:
     """The store's folders that today's code would load: what :func:`publish` publishes."""
     root = Path(root) if root is not None else store_dir()
+    if not root.is_dir():
+        return []
     checksums: dict[str, str] = {}
     kept = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -273,8 +324,10 @@ def current(root: Path | None = None) -> list[Path]:
 def publish(out: Path, root: Path | None = None) -> list[Path]:
     """Write the published store (:func:`wbinterp.published.publish`) of :func:`current`
     into ``out``; returns the folders published."""
+    root = Path(root) if root is not None else store_dir()
+    published.check_out(out, keep=(root, data_mod.data_dir()))
     folders = current(root)
-    published.publish(folders, out)
+    published.publish(folders, out, keep=(root, data_mod.data_dir()))
     return folders
 
 
@@ -286,16 +339,18 @@ def fetch_all(root: Path | None = None) -> tuple[int, list[str]]:
     if url is None:
         raise published.FetchError(f"no published store is set (see {published.URL_ENV})")
     root = Path(root) if root is not None else store_dir()
+    _writable_store(root, "cannot fetch into it", published.FetchError)
     checksums: dict[str, str] = {}
     stored, refused = 0, []
     for name in sorted(published.manifest(url)["models"]):
-        folder = root / name
-        if folder.exists():
-            continue
         try:
+            folder = root / published.plain_name(name)
+            if folder.exists():
+                continue
             with published.download(name, url, root) as tmp:
-                load(tmp, _current_key(tmp, checksums, name))
-                os.replace(tmp, folder)
+                key = _current_key(tmp, checksums, name)
+                load(tmp, key)
+                _install(tmp, folder, key)
             stored += 1
         except (published.FetchError, StoreError) as err:
             refused.append(f"{name}: {err}")
@@ -339,10 +394,8 @@ def fetch(config: Config, key: str, folder: Path) -> Stored | None:
                 raise published.FetchError(f"the published copy does not check out: {err}") from None
             if stored.config != config:
                 raise published.FetchError("the published copy was made by another config")
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(tmp, folder)
-    except published.FetchError as err:
+            _install(tmp, folder, key)
+    except (published.FetchError, OSError) as err:
         print(f"wbinterp: no published copy of {folder.name} used: {err}", file=sys.stderr, flush=True)
         return None
     print(f"wbinterp: fetched {folder.name} from {url} (checked)", file=sys.stderr, flush=True)
@@ -375,21 +428,48 @@ def load_or_train(
     folder = root / name
     if folder.exists() and not retrain:
         try:
-            return load(folder, key)
+            return load(folder, key, config)
         except StoreError as err:
             warnings.warn(f"{err}; retraining it", StoreWarning, stacklevel=2)
-    if not retrain:
+    unwritable = _writable_store(root)
+    if not retrain and unwritable is None:
         fetched = fetch(config, key, folder)
         if fetched is not None:
             return fetched
     # A reader running a chapter alone should know why it waits. (The book's pages drop
     # stderr, so a clean build and a rebuild give the same pages.)
+    if unwritable is None:
+        why = "later runs load it from the store"
+    else:
+        why = f"the store cannot be written ({unwritable}), so it will not be kept: set ${STORE_ENV}"
     print(
         f"wbinterp: training {folder.name} for the model store {root}; this takes a minute "
-        "or more on a CPU, and later runs load it from the store",
+        f"or more on a CPU, and {why}",
         file=sys.stderr,
         flush=True,
     )
     result = _train(config, base, dataset, root, progress)
-    save(result, config, folder, key)
-    return Stored(result.model, result.history, result.seconds, config, False, folder)
+    if unwritable is None:
+        try:
+            save(result, config, folder, key)
+        except OSError as err:
+            print(
+                f"wbinterp: the model store {root} cannot be written ({err.strerror or err}); "
+                f"{folder.name} was trained but not stored (set ${STORE_ENV} to a folder you can write to)",
+                file=sys.stderr,
+                flush=True,
+            )
+    return Stored(result.model, result.history, result.seconds, config, False, folder, key)
+
+
+def _writable_store(root: Path, consequence: str = "", error: type[Exception] | None = None) -> str | None:
+    """Why the store ``root`` cannot be written (made if missing), or ``None``; with
+    ``error``, raise it instead, one line saying so and ``consequence``."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        reason = files.cannot_write(root)
+    except OSError as err:
+        reason = err.strerror or str(err)
+    if reason is not None and error is not None:
+        raise error(f"the model store {root} cannot be written ({reason}); {consequence} (set ${STORE_ENV})")
+    return reason
