@@ -221,12 +221,12 @@ See [Bis95]_.
 """
 
 
-def _sphinx_build(tmp_path, edition, **overrides):
+def _sphinx_build(tmp_path, edition, builder="html", chapter=CHAPTER, **overrides):
     from sphinx.application import Sphinx
 
     src = tmp_path / "src"
     (src / "book").mkdir(parents=True, exist_ok=True)
-    (src / "book" / "ch.md").write_text(CHAPTER)
+    (src / "book" / "ch.md").write_text(chapter)
     (src / "index.md").write_text(INDEX)
     out = tmp_path / edition
     app = Sphinx(
@@ -234,7 +234,7 @@ def _sphinx_build(tmp_path, edition, **overrides):
         None,
         str(out / "html"),
         str(out / "doctrees"),
-        "html",
+        builder,
         status=None,
         warning=None,
         freshenv=True,
@@ -302,6 +302,33 @@ def test_hide_solutions_means_the_student_edition(tmp_path):
     page = (_sphinx_build(tmp_path, "full", hide_solutions=True) / "book" / "ch.html").read_text()
     assert "Compute it." in page and "The answer" not in page and "answer = 42" not in page
     assert page.count(sphinx_site.STUDENT_NOTE.strip("*")) == 2
+
+
+#: Cells folded or hidden by tags, as the chapters use them (myst-nb's hidden-cell node).
+HIDDEN_CELLS = """
+```{code-cell} ipython3
+:tags: [hide-cell]
+z = 3
+```
+
+```{code-cell} ipython3
+:tags: [hide-input]
+w = 4
+```
+
+```{admonition} Note
+An admonition.
+```
+"""
+
+
+def test_the_one_page_book_for_the_pdf_renders_hidden_cells(tmp_path):
+    # `make pdf` builds with singlehtml, for which myst-nb's hidden-cell node had no visitor
+    html = _sphinx_build(tmp_path, "full", builder="singlehtml", chapter=CHAPTER + HIDDEN_CELLS)
+    page = (html / "index.html").read_text()
+    assert page.count('<details class="admonition hide') == 2
+    text = re.sub(r"<[^>]+>", "", page)
+    assert "z = 3" in text and "w = 4" in text and "Compute it." in text and "An admonition." in text
 
 
 def test_unknown_edition_is_an_error(tmp_path):

@@ -459,6 +459,16 @@ class ReadableExecTable(SphinxPostTransform):
                 cells[runtime].children = [nodes.paragraph(text=f"{minutes:.1f}")]
 
 
+def _hidden_cells_in_one_page(app) -> None:
+    """myst-nb gives its hidden-cell node a visitor for the ``html`` format only; once an
+    extension registers any handler for the ``singlehtml`` builder by name, Sphinx looks
+    there alone, and the one-page book for the PDF (``make pdf``) stops at the first hidden
+    cell. Give that builder myst-nb's own visitor too."""
+    from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput, visit_HideCellInput
+
+    app.add_node(HideCodeCellNode, override=True, singlehtml=(visit_HideCellInput, depart_HideCellInput))
+
+
 def setup(app):
     app.add_config_value("wbbook_edition", "full", "env", [str])
     app.add_config_value("wbbook_notebooks_branch", "notebooks", "html", [str])
@@ -467,6 +477,7 @@ def setup(app):
     app.add_transform(HideSolutions)
     app.add_post_transform(ReadableExecTable)
     app.add_node(nodes.citation, override=True, html=(visit_citation, depart_citation))
+    _hidden_cells_in_one_page(app)
     app.connect("builder-inited", _stage)
     app.connect("builder-inited", _add_static)
     # early: html-page-context stops at the first handler that returns a template name
