@@ -166,3 +166,12 @@ def test_long_output_lines_only_count_what_a_page_shows(tmp_path):
     found = build.long_output_lines(tmp_path)
     assert found == [("ch", 81, long_line), ("ch", 90, "y" * 90)]
     assert build.long_output_lines(tmp_path, limit=100) == []
+
+
+def test_pdf_page_count_counts_page_objects_not_the_page_tree(tmp_path):
+    pdf = tmp_path / "book.pdf"
+    pdf.write_bytes(
+        b"%PDF-1.4\n1 0 obj << /Type /Pages /Count 2 >>\n2 0 obj << /Type /Page >>\n"
+        b"3 0 obj <</Type/Page/Parent 1 0 R>>\n%%EOF"
+    )
+    assert build.pdf_page_count(pdf) == 2

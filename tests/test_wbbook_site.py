@@ -297,6 +297,14 @@ def test_student_edition_leaves_solutions_out_of_the_site(tmp_path):
     assert not any("answer = 42" in c.source for c in nb.cells)
 
 
+def test_the_student_check_finds_solutions_and_passes_the_student_edition(tmp_path):
+    from wbbook import build
+
+    assert build.solutions_left(_sphinx_build(tmp_path / "s", "student")) == []
+    full = build.solutions_left(_sphinx_build(tmp_path / "f", "full"))
+    assert "book/ch.html" in full and "(no page carries the student note)" in full
+
+
 def test_hide_solutions_means_the_student_edition(tmp_path):
     # sphinx-exercise's own option: gated solutions must go too (its own hiding keeps them)
     page = (_sphinx_build(tmp_path, "full", hide_solutions=True) / "book" / "ch.html").read_text()

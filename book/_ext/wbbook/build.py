@@ -46,6 +46,8 @@ EXECUTION_CACHE = Path("_build") / ".jupyter_cache"
 MIN_TEXT_POINTS = 9.0
 #: The longest line of printed output a page may show (the column, and print, cut wider).
 MAX_OUTPUT_CHARS = 80
+#: Fewer pages than this means the PDF lost most of the book (a page that did not render).
+MIN_PDF_PAGES = 100
 
 
 def package_fingerprint() -> str:
@@ -114,6 +116,32 @@ def command(root: Path, edition: str, flags: list[str], fresh: bool) -> list[str
     if fresh and "--all" not in flags:
         cmd.append("--all")
     return cmd + flags
+
+
+def pdf_page_count(pdf: Path) -> int:
+    """How many pages the PDF ``pdf`` has: its ``/Type /Page`` objects (Chromium writes
+    each page's dictionary uncompressed)."""
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", Path(pdf).read_bytes()))
+
+
+def solutions_left(site: Path) -> list[str]:
+    """The pages of the student edition at ``site`` that still show a solution (its
+    ``solution`` admonition), or that show no student note although the book has
+    exercises with solutions there."""
+    from .site import STUDENT_NOTE
+
+    note = STUDENT_NOTE.strip("*")
+    left = []
+    for page in sorted(Path(site).rglob("*.html")):
+        html = page.read_text(errors="replace")
+        # a solution is a div admonition; the student note that replaces it is a paragraph
+        if '<div class="solution' in html or "solution-start" in html:
+            left.append(page.relative_to(site).as_posix())
+    if not any(note in p.read_text(errors="replace") for p in Path(site).rglob("*.html")):
+        left.append("(no page carries the student note)")
+    return left
 
 
 def single_page(site: Path, toc: Path) -> Path:
@@ -263,7 +291,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{MAX_OUTPUT_CHARS}): {line[:60]}…",
                 file=sys.stderr,
             )
-        if small or long_lines:
+        left = solutions_left(out / builder) if edition == "student" else []
+        for page in left:
+            print(f"wbbook.build: the student edition still shows a solution: {page}", file=sys.stderr)
+        if small or long_lines or left:
             status = 1
         elif sizes:
             print(
@@ -275,7 +306,15 @@ def main(argv: list[str] | None = None) -> int:
         site = out / builder
         page = single_page(site, root / "_toc.yml")
         pdf = print_pdf(site, root / "_build" / "pdf" / "book.pdf", page=page.name)
-        print(f"wbbook.build: wrote {pdf.relative_to(root)}", flush=True)
+        pages = pdf_page_count(pdf)
+        print(f"wbbook.build: wrote {pdf.relative_to(root)} ({pages} pages)", flush=True)
+        if pages < MIN_PDF_PAGES:
+            print(
+                f"wbbook.build: {pdf.relative_to(root)} has {pages} pages, fewer than "
+                f"{MIN_PDF_PAGES}: most of the book did not render",
+                file=sys.stderr,
+            )
+            status = 1
     return status
 
 
