@@ -221,3 +221,27 @@ def test_input_forms_need_both_biases_or_neither():
     w = torch.randn(3, 3)
     with pytest.raises(ValueError, match="both biases"):
         bl.input_forms(torch.randn(3, 4), w, w, torch.randn(2, 3), b_l=torch.zeros(3))
+
+
+def test_per_image_truncation_keeps_each_inputs_own_largest_terms():
+    g = torch.Generator().manual_seed(7)
+    a = torch.randn(3, 5, 5, generator=g, dtype=torch.float64)
+    q = (a + a.transpose(1, 2)) / 2
+    spec = bl.spectrum(q)
+    h = torch.randn(40, 5, generator=g, dtype=torch.float64)
+    labels = torch.randint(0, 3, (40,), generator=g)
+    got = bl.per_image_truncation_accuracy(spec, h, labels, [0, 1, 4, 15], batch_size=7)
+    terms = bl.eigen_contributions(spec, h)  # (40, 3, 5)
+    for n in (1, 4):
+        expected = []
+        for b in range(40):
+            flat = terms[b].flatten()
+            keep = flat.abs().argsort(descending=True)[:n]
+            logits = torch.zeros(3, dtype=torch.float64).index_add_(0, keep // 5, flat[keep])
+            expected.append(bl.tie_aware_hits(logits[None], labels[b : b + 1]))
+        assert got[n] == pytest.approx(torch.cat(expected).mean().item())
+    full = bl.tie_aware_hits(bl.quadratic_form(q, h), labels).mean().item()
+    assert got[15] == pytest.approx(full)  # every term: the model itself
+    assert got[0] == pytest.approx(1 / 3)  # no term: every class ties
+    with pytest.raises(ValueError, match="every n"):
+        bl.per_image_truncation_accuracy(spec, h, labels, [16])

@@ -251,3 +251,36 @@ def test_rayleigh_quotient_peaks_at_the_top_eigenvector():
     for c in range(3):
         top = 3.0 * vectors[c, :, -1][None]
         torch.testing.assert_close(gu.rayleigh_quotient(q, top)[0, c], values[c, -1], **TOL)
+
+
+def test_best_basis_has_the_least_weight_decay_and_meets_stationarity():
+    model = small_model(d=5, p=8, seed=3)
+    e, f = gu.basis_penalty(model)
+    torch.testing.assert_close(e, model.w_e @ model.w_e.T, **TOL)
+    assert gu.basis_excess(model) > 1
+    a = gu.best_basis(model)
+    moved = gu.reparametrise(model, a)
+    x = torch.rand(4, 8)
+    torch.testing.assert_close(moved(x), model(x), **TOL)  # the same function
+    e2, f2 = gu.basis_penalty(moved)
+    torch.testing.assert_close(e2, f2, **TOL)  # W_e W_eᵀ = W_lᵀW_l + W_rᵀW_r
+    assert abs(gu.basis_excess(moved) - 1) < 1e-10
+    penalty = lambda m: (m.w_e.square().sum() + m.w_l.square().sum() + m.w_r.square().sum()).item()
+    assert penalty(moved) == pytest.approx(penalty(model) / gu.basis_excess(model), rel=1e-10)
+    g = torch.Generator().manual_seed(4)
+    for _ in range(5):  # no other invertible A does better
+        other = gu.reparametrise(moved, torch.eye(5) + 0.3 * torch.randn(5, 5, generator=g))
+        assert penalty(other) >= penalty(moved) - 1e-10
+    q, _ = torch.linalg.qr(torch.randn(5, 5, generator=g))  # rotations keep the excess
+    assert gu.basis_excess(gu.reparametrise(model, q)) == pytest.approx(gu.basis_excess(model), rel=1e-10)
+
+
+def test_the_penalty_gradient_over_bases_is_the_stationarity_residual():
+    model = small_model(d=4, p=7, seed=5)
+    e, f = gu.basis_penalty(model)
+    a = torch.eye(4, requires_grad=True)
+    w_e, w_l, w_r = model.w_e.detach(), model.w_l.detach(), model.w_r.detach()
+    a_inv = torch.linalg.inv(a)
+    penalty = (a @ w_e).square().sum() + (w_l @ a_inv).square().sum() + (w_r @ a_inv).square().sum()
+    (grad,) = torch.autograd.grad(penalty, a)
+    torch.testing.assert_close(grad, 2 * (e - f), **TOL)

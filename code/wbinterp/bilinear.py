@@ -215,6 +215,35 @@ def truncation_accuracy(
     return {k: correct[k] / h.shape[0] for k in ks}
 
 
+@torch.no_grad()
+def per_image_truncation_accuracy(
+    spec: Spectrum, h: torch.Tensor, labels: torch.Tensor, ns: list[int], batch_size: int = 500
+) -> dict[int, float]:
+    """Accuracy when each input keeps only its own ``n`` largest terms ``|λ_ci (v_ci·h)²|``,
+    chosen among all ``c × n`` terms after seeing the input, for every ``n`` in ``ns``.
+
+    The per-image counterpart of :func:`truncation_accuracy` (a fixed ``k`` per class):
+    it counts terms as a transcoder's top-``n`` counts features, per input."""
+    check_shape("h", h, (None, spec.vectors.shape[-1]))
+    if labels.shape != (h.shape[0],):
+        raise ValueError(f"labels must have shape ({h.shape[0]},), got {tuple(labels.shape)}")
+    total = spec.values.numel()
+    if any(not 0 <= n <= total for n in ns):
+        raise ValueError(f"every n must be between 0 and {total}, got {ns}")
+    correct = {n: 0.0 for n in ns}
+    for start in range(0, h.shape[0], batch_size):
+        hb, yb = h[start : start + batch_size], labels[start : start + batch_size]
+        terms = eigen_contributions(spec, hb).flatten(1)  # (b, c·n), class-major
+        order = terms.abs().argsort(dim=1, descending=True)
+        classes = order // spec.values.shape[-1]
+        ranked = torch.gather(terms, 1, order)
+        for n in ns:
+            logits = torch.zeros(hb.shape[0], spec.values.shape[0], dtype=terms.dtype)
+            logits.scatter_add_(1, classes[:, :n], ranked[:, :n])
+            correct[n] += tie_aware_hits(logits, yb).sum().item()
+    return {n: correct[n] / h.shape[0] for n in ns}
+
+
 def tie_aware_hits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Expected correctness ``(batch,)`` when ties for the top logit are broken at random.
 

@@ -193,3 +193,41 @@ def rayleigh_quotient(q: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     check_shape("q", q, (None, None, None))
     check_shape("x", x, (None, q.shape[1]))
     return torch.einsum("bi,cij,bj->bc", x, q, x) / x.square().sum(-1, keepdim=True)
+
+
+def _sqrtm_psd(m: torch.Tensor) -> torch.Tensor:
+    values, vectors = torch.linalg.eigh((m + m.T) / 2)
+    return (vectors * values.clamp_min(0).sqrt()) @ vectors.T
+
+
+def basis_penalty(model: BilinearMLP) -> tuple[torch.Tensor, torch.Tensor]:
+    """The Gram matrices ``E = W_e W_eᵀ`` and ``F = W_lᵀ W_l + W_rᵀ W_r``, each ``(d, d)``.
+
+    Under ``W_e → A W_e``, ``W_{l,r} → W_{l,r} A⁻¹`` (the same function, :func:`reparametrise`)
+    the weight decay of these three matrices is ``tr(A E Aᵀ) + tr(A⁻ᵀ F A⁻¹)``."""
+    w_e, w_l, w_r = model.w_e.detach(), model.w_l.detach(), model.w_r.detach()
+    return w_e @ w_e.T, w_l.T @ w_l + w_r.T @ w_r
+
+
+def best_basis(model: BilinearMLP) -> torch.Tensor:
+    """The symmetric ``A`` ``(d, d)`` whose reparametrisation has the least weight decay.
+
+    ``tr(E S) + tr(F S⁻¹)`` with ``S = AᵀA`` is least at
+    ``S = E^{-1/2} (E^{1/2} F E^{1/2})^{1/2} E^{-1/2}`` (the geometric mean of ``E⁻¹`` and
+    ``F``), where its value is ``2 tr (E^{1/2} F E^{1/2})^{1/2}``; there ``A E Aᵀ = A⁻ᵀ F A⁻¹``,
+    the stationarity condition. ``A = S^{1/2}``; any orthogonal ``O A`` does as well."""
+    e, f = basis_penalty(model)
+    e_half = _sqrtm_psd(e)
+    e_inv_half = torch.linalg.inv(e_half)
+    s = e_inv_half @ _sqrtm_psd(e_half @ f @ e_half) @ e_inv_half
+    return _sqrtm_psd(s)
+
+
+def basis_excess(model: BilinearMLP) -> float:
+    """How much more weight decay ``W_e, W_l, W_r`` pay than in the best basis for the same
+    function: ``(tr E + tr F) / (2 tr (E^{1/2} F E^{1/2})^{1/2})``, ``≥ 1``, and ``1`` exactly
+    when ``W_e W_eᵀ = W_lᵀ W_l + W_rᵀ W_r``: the basis that minimising weight decay would pick."""
+    e, f = basis_penalty(model)
+    e_half = _sqrtm_psd(e)
+    least = 2 * torch.linalg.eigvalsh(e_half @ f @ e_half).clamp_min(0).sqrt().sum()
+    return ((e.trace() + f.trace()) / least).item()

@@ -1,0 +1,125 @@
+"""Controls: the baselines that give a measured number its meaning.
+
+A share means little until it is set beside the share that no preference at all would
+give, an accuracy beside chance, a trained model beside the same architecture untrained,
+a difference between methods beside the spread between seeds of one method. Each
+function here computes one such control; the chapters glue it beside the claim it
+guards.
+
+* :func:`share_on_pixels` and :func:`isotropic_share`: the share of a form's squared
+  entries that touch a set of pixels, and what a matrix with i.i.d. entries puts there.
+* :func:`chance_accuracy`: the accuracy of always answering the most common class.
+* :func:`random_init`: the untrained model of the same architecture.
+* :func:`mean_sd`: the mean and sample standard deviation over seeds.
+* :func:`nearest_neighbour_accuracy`: leave-one-out 1-NN accuracy of any representation,
+  so codes can be compared with the raw pixels they were computed from.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from . import models
+from .bilinear import check_shape
+
+
+def share_on_pixels(p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``(c,)``: the share of each ``‖P_c‖_F²`` on the entries ``(i, j)`` with ``i`` or ``j``
+    in ``mask``. ``p`` is ``(c, n, n)``, ``mask`` an ``(n,)`` bool tensor."""
+    check_shape("p", p, (None, None, None))
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or mask.shape != (p.shape[1],):
+        raise ValueError(f"mask must be a bool tensor of shape ({p.shape[1]},)")
+    energy = p.square()
+    outside = energy[:, ~mask][:, :, ~mask].sum((1, 2))
+    return 1 - outside / energy.sum((1, 2))
+
+
+def isotropic_share(mask: torch.Tensor) -> float:
+    """What :func:`share_on_pixels` gives on average for a matrix with i.i.d. entries, one
+    that prefers no pixel: ``1 − (1 − s)²`` with ``s`` the masked fraction of pixels."""
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or mask.ndim != 1 or not len(mask):
+        raise ValueError("mask must be a non-empty one-dimensional bool tensor")
+    s = mask.float().mean().item()
+    return 1 - (1 - s) ** 2
+
+
+def chance_accuracy(labels: torch.Tensor) -> float:
+    """The accuracy of always answering the most common label in ``labels`` ``(N,)``."""
+    if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or not len(labels):
+        raise ValueError("labels must be a non-empty one-dimensional tensor")
+    return (torch.bincount(labels.long()).max() / len(labels)).item()
+
+
+def random_init(config: models.ModelConfig, seed: int) -> nn.Module:
+    """A freshly initialised model of ``config``, drawn from ``seed`` without touching
+    torch's global random state: the control "same architecture, no training"."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return models.new_model(config).eval()
+
+
+def mean_sd(values) -> tuple[float, float]:
+    """Mean and sample standard deviation (``n − 1``) of at least two values (one per seed)."""
+    values = [float(v) for v in values]
+    if len(values) < 2:
+        raise ValueError("a spread needs at least two values (two seeds)")
+    mean = sum(values) / len(values)
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def nearest_neighbour_accuracy(z: torch.Tensor, labels: torch.Tensor) -> float:
+    """Leave-one-out 1-nearest-neighbour accuracy of the rows of ``z`` ``(N, m)`` under
+    cosine similarity: each row is labelled by its most similar *other* row."""
+    check_shape("z", z, (None, None))
+    if not isinstance(labels, torch.Tensor) or labels.shape != (z.shape[0],):
+        raise ValueError(f"labels must be a tensor of shape ({z.shape[0]},)")
+    unit = torch.nn.functional.normalize(z.double(), dim=1)
+    similarity = unit @ unit.T
+    similarity.fill_diagonal_(-math.inf)
+    return (labels[similarity.argmax(1)] == labels).double().mean().item()
+
+
+def keep_top_n_units(hidden: torch.Tensor, mean: torch.Tensor, weight: torch.Tensor, n: int) -> torch.Tensor:
+    """``(batch, h)``: each row of ``hidden`` with only its ``n`` units that move the output
+    most kept, and every other unit set to its ``mean`` ``(h,)`` (mean ablation).
+
+    A unit's move is ``|a_i − μ_i| ‖w_i‖``, with ``w_i`` column ``i`` of the readout
+    ``weight`` ``(out, h)``: the neuron-basis counterpart of keeping a transcoder's ``n``
+    most active features (unit-norm decoder columns)."""
+    check_shape("hidden", hidden, (None, None))
+    check_shape("mean", mean, (hidden.shape[1],))
+    check_shape("weight", weight, (None, hidden.shape[1]))
+    if not 0 <= n <= hidden.shape[1]:
+        raise ValueError(f"n must be between 0 and {hidden.shape[1]}, got {n}")
+    move = (hidden - mean).abs() * weight.norm(dim=0)
+    kept = torch.zeros_like(hidden, dtype=torch.bool)
+    if n:
+        kept.scatter_(1, move.topk(n, dim=1).indices, True)
+    return torch.where(kept, hidden, mean.expand_as(hidden))
+
+
+def pca_directions(x: torch.Tensor, m: int) -> torch.Tensor:
+    """``(d, m)``: the top ``m`` principal directions of the rows of ``x`` ``(N, d)``
+    (orthonormal columns): the best ``m``-dimensional subspace for the data in the
+    least-squares sense, found from the data alone."""
+    check_shape("x", x, (None, None))
+    if not 1 <= m <= min(x.shape):
+        raise ValueError(f"m must be between 1 and {min(x.shape)}, got {m}")
+    centred = x - x.mean(0)
+    return torch.linalg.svd(centred, full_matrices=False).Vh[:m].T
+
+
+def random_span_directions(x: torch.Tensor, m: int, seed: int) -> torch.Tensor:
+    """``(d, m)``: ``m`` random unit directions inside the span of the rows of ``x``
+    ``(N, d)``, drawn with the data's own covariance (random combinations of the centred
+    rows), not isotropically: the control "a subspace of this size, chosen blindly"."""
+    check_shape("x", x, (None, None))
+    if m < 1:
+        raise ValueError(f"m must be positive, got {m}")
+    generator = torch.Generator().manual_seed(seed)
+    centred = x - x.mean(0)
+    weights = torch.randn(x.shape[0], m, generator=generator, dtype=x.dtype)
+    return torch.nn.functional.normalize(centred.T @ weights, dim=0)

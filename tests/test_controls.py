@@ -1,0 +1,102 @@
+"""The controls: each baseline against a case where its value is known exactly."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from wbinterp import controls
+from wbinterp.models import ModelConfig
+
+
+def test_share_on_pixels_counts_rows_and_columns_once():
+    p = torch.zeros(2, 4, 4)
+    p[0, 0, 1] = p[0, 1, 0] = 1.0  # touches pixel 0
+    p[0, 2, 3] = p[0, 3, 2] = 1.0  # does not
+    p[1] = torch.ones(4, 4)
+    mask = torch.tensor([True, False, False, False])
+    share = controls.share_on_pixels(p, mask)
+    torch.testing.assert_close(share[0], torch.tensor(0.5))
+    # a matrix of equal entries puts exactly the isotropic share there: 7 of 16 entries
+    assert share[1].item() == pytest.approx(controls.isotropic_share(mask)) == pytest.approx(7 / 16)
+
+
+def test_isotropic_share_is_what_random_matrices_put_on_the_pixels():
+    g = torch.Generator().manual_seed(0)
+    p = torch.randn(200, 30, 30, generator=g)
+    mask = torch.arange(30) < 7
+    measured = controls.share_on_pixels(p, mask).mean().item()
+    assert measured == pytest.approx(controls.isotropic_share(mask), abs=0.01)
+    with pytest.raises(ValueError, match="bool tensor"):
+        controls.share_on_pixels(p, torch.ones(30))
+    with pytest.raises(ValueError, match="non-empty"):
+        controls.isotropic_share(torch.zeros(0, dtype=torch.bool))
+
+
+def test_chance_accuracy_is_the_majority_share():
+    assert controls.chance_accuracy(torch.tensor([1, 1, 2, 3])) == 0.5
+    with pytest.raises(ValueError):
+        controls.chance_accuracy(torch.tensor([]))
+
+
+def test_random_init_is_seeded_and_leaves_the_global_generator_alone():
+    config = ModelConfig(d_input=9, d_hidden=4, n_classes=3)
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a, b = controls.random_init(config, 5), controls.random_init(config, 5)
+    assert torch.rand(1).item() == before.item()  # global stream untouched
+    assert torch.equal(a.w_e, b.w_e) and not torch.equal(a.w_e, controls.random_init(config, 6).w_e)
+
+
+def test_mean_sd_is_the_sample_spread():
+    mean, sd = controls.mean_sd([1.0, 2.0, 3.0])
+    assert mean == 2.0 and sd == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="two seeds"):
+        controls.mean_sd([1.0])
+
+
+def test_nearest_neighbour_accuracy_never_uses_the_image_itself():
+    z = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    assert controls.nearest_neighbour_accuracy(z, torch.tensor([0, 0, 1, 1])) == 1.0
+    assert controls.nearest_neighbour_accuracy(z, torch.tensor([0, 1, 0, 1])) == 0.0
+    assert math.isclose(controls.nearest_neighbour_accuracy(z, torch.tensor([0, 0, 0, 1])), 0.5)
+
+
+def test_keep_top_n_units_keeps_the_largest_moves_and_ablates_the_rest_to_the_mean():
+    hidden = torch.tensor([[3.0, 0.0, 1.0], [0.0, 6.0, 0.0]])
+    mean = torch.tensor([1.0, 1.0, 1.0])
+    weight = torch.tensor([[1.0, 1.0, 4.0]])  # the third unit's moves count four times
+    kept = controls.keep_top_n_units(hidden, mean, weight, 1)
+    torch.testing.assert_close(kept, torch.tensor([[3.0, 1.0, 1.0], [1.0, 6.0, 1.0]]))
+    torch.testing.assert_close(controls.keep_top_n_units(hidden, mean, weight, 3), hidden)
+    torch.testing.assert_close(controls.keep_top_n_units(hidden, mean, weight, 0), mean.expand(2, 3))
+    with pytest.raises(ValueError, match="n must be"):
+        controls.keep_top_n_units(hidden, mean, weight, 4)
+
+
+def test_pca_directions_are_the_best_subspace_and_random_ones_lie_in_the_span():
+    g = torch.Generator().manual_seed(3)
+    basis = torch.linalg.qr(torch.randn(6, 6, generator=g, dtype=torch.float64))[0]
+    scales = torch.tensor([5.0, 3.0, 1.0, 0.0, 0.0, 0.0], dtype=torch.float64)
+    x = (torch.randn(400, 6, generator=g, dtype=torch.float64) * scales) @ basis.T + 2.0
+    pca = controls.pca_directions(x, 2)
+    torch.testing.assert_close(pca.T @ pca, torch.eye(2, dtype=torch.float64))
+    # the top two directions span the data's two largest axes
+    top = basis[:, :2]
+    torch.testing.assert_close(
+        torch.linalg.svdvals(top.T @ pca), torch.ones(2, dtype=torch.float64), atol=0.05, rtol=0
+    )
+    centred = x - x.mean(0)
+    for m in (1, 2, 3):
+        resid = lambda v: (centred - centred @ v @ torch.linalg.pinv(v)).square().sum()  # noqa: E731
+        pca_m, random_m = controls.pca_directions(x, m), controls.random_span_directions(x, m, seed=0)
+        assert resid(pca_m) <= resid(random_m) + 1e-9  # no m-subspace does better than PCA
+    random = controls.random_span_directions(x, 4, seed=1)
+    outside = basis[:, 3:]  # the directions with no variance
+    assert (outside.T @ random).abs().max() < 1e-10
+    torch.testing.assert_close(random.norm(dim=0), torch.ones(4, dtype=torch.float64))
+    with pytest.raises(ValueError, match="m must be"):
+        controls.pca_directions(x, 0)
