@@ -130,14 +130,16 @@ def solutions_left(site: Path) -> list[str]:
     """The pages of the student edition at ``site`` that still show a solution (its
     ``solution`` admonition), or that show no student note although the book has
     exercises with solutions there."""
+    import re
+
     from .site import STUDENT_NOTE
 
     note = STUDENT_NOTE.strip("*")
+    # a solution is a div admonition; the student note that replaces it is a paragraph
+    solution = re.compile(r'<div class="solution[^"]*admonition')
     left = []
     for page in sorted(Path(site).rglob("*.html")):
-        html = page.read_text(errors="replace")
-        # a solution is a div admonition; the student note that replaces it is a paragraph
-        if '<div class="solution' in html or "solution-start" in html:
+        if solution.search(page.read_text(errors="replace")):
             left.append(page.relative_to(site).as_posix())
     if not any(note in p.read_text(errors="replace") for p in Path(site).rglob("*.html")):
         left.append("(no page carries the student note)")
