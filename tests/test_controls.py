@@ -100,3 +100,14 @@ def test_pca_directions_are_the_best_subspace_and_random_ones_lie_in_the_span():
     torch.testing.assert_close(random.norm(dim=0), torch.ones(4, dtype=torch.float64))
     with pytest.raises(ValueError, match="m must be"):
         controls.pca_directions(x, 0)
+
+
+def test_chance_cosine_is_the_mean_absolute_cosine_of_random_directions():
+    assert controls.chance_cosine(2) == pytest.approx(2 / math.pi)  # uniform angle on a circle
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(20000, 50, generator=g), torch.randn(20000, 50, generator=g)
+    measured = torch.nn.functional.cosine_similarity(a, b, dim=1).abs().mean().item()
+    assert measured == pytest.approx(controls.chance_cosine(50), rel=0.02)
+    assert controls.chance_cosine(784) == pytest.approx(math.sqrt(2 / (math.pi * 784)), rel=0.01)
+    with pytest.raises(ValueError):
+        controls.chance_cosine(1)

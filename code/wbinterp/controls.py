@@ -13,6 +13,11 @@ guards.
 * :func:`mean_sd`: the mean and sample standard deviation over seeds.
 * :func:`nearest_neighbour_accuracy`: leave-one-out 1-NN accuracy of any representation,
   so codes can be compared with the raw pixels they were computed from.
+* :func:`keep_top_n_units`: the neuron basis, each input keeping its ``n`` units that move
+  the output most and the rest at their mean.
+* :func:`pca_directions`, :func:`random_span_directions`: subspaces found from the data
+  alone, or drawn blindly inside its span.
+* :func:`chance_cosine`: the mean ``|cos|`` of two random directions.
 """
 
 from __future__ import annotations
@@ -123,3 +128,12 @@ def random_span_directions(x: torch.Tensor, m: int, seed: int) -> torch.Tensor:
     centred = x - x.mean(0)
     weights = torch.randn(x.shape[0], m, generator=generator, dtype=x.dtype)
     return torch.nn.functional.normalize(centred.T @ weights, dim=0)
+
+
+def chance_cosine(d: int) -> float:
+    """The mean ``|cos|`` between two independent isotropic random directions in ``d``
+    dimensions, ``Γ(d/2) / (√π Γ((d+1)/2))`` (about ``√(2/(πd))`` for large ``d``): the
+    floor under which a cosine between two pictures says nothing."""
+    if not (isinstance(d, int) and d >= 2):
+        raise ValueError(f"d must be an integer of at least 2, got {d!r}")
+    return math.exp(math.lgamma(d / 2) - math.lgamma((d + 1) / 2)) / math.sqrt(math.pi)
