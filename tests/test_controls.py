@@ -35,6 +35,21 @@ def test_isotropic_share_is_what_random_matrices_put_on_the_pixels():
         controls.isotropic_share(torch.zeros(0, dtype=torch.bool))
 
 
+def test_row_share_on_pixels_by_hand_and_for_random_rows():
+    w = torch.tensor([[3.0, 4.0, 0.0], [1.0, 1.0, 1.0]])
+    mask = torch.tensor([True, False, False])
+    torch.testing.assert_close(controls.row_share_on_pixels(w, mask), torch.tensor([9 / 25, 1 / 3]))
+    rows = torch.randn(500, 40, generator=torch.Generator().manual_seed(1))
+    mask = torch.arange(40) < 10
+    measured = controls.row_share_on_pixels(rows, mask).mean().item()
+    assert controls.isotropic_share(mask, order=1) == pytest.approx(0.25)
+    assert measured == pytest.approx(0.25, abs=0.01)
+    with pytest.raises(ValueError, match=r"shape \(40,\)"):
+        controls.row_share_on_pixels(rows, torch.ones(39, dtype=torch.bool))
+    with pytest.raises(ValueError, match="order must be 1"):
+        controls.isotropic_share(mask, order=3)
+
+
 def test_chance_accuracy_is_the_majority_share():
     assert controls.chance_accuracy(torch.tensor([1, 1, 2, 3])) == 0.5
     with pytest.raises(ValueError):

@@ -136,3 +136,61 @@ def test_sparse_training_is_deterministic_for_a_seed():
         assert torch.equal(value, second.model.state_dict()[name]), name
     other = sparse.train_sparse(config.with_(seed=1), x, y)
     assert not torch.equal(first.model.w_enc, other.model.w_enc)
+
+
+def _sparse_pixels(n: int = 200, d: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs like MNIST's: input 0 is inked on one example only, the rest are dense."""
+    gen = torch.Generator().manual_seed(2)
+    x = torch.rand(n, d, generator=gen)
+    x[:, 0] = 0.0
+    x[0, 0] = 1.0
+    return x, torch.relu(x @ torch.randn(d, 12, generator=gen))
+
+
+def test_folded_centring_encodes_the_same_function_at_the_start():
+    x, y = _sparse_pixels()
+    centred = sparse.train_sparse(SMALL.with_(epochs=0, centre_inputs=True), x, y).model
+    folded = sparse.train_sparse(SMALL.with_(epochs=0, centre_inputs=False), x, y).model
+    torch.testing.assert_close(centred.b_pre, x.mean(0))
+    assert torch.equal(folded.b_pre, torch.zeros(20)) and torch.equal(folded.w_enc, centred.w_enc)
+    torch.testing.assert_close(folded.encode(x)[1], centred.encode(x)[1], atol=1e-5, rtol=0)
+
+
+def test_an_input_blank_in_a_batch_gets_a_gradient_only_when_centred():
+    """The cause of weight on MNIST's blank border: centred, a nearly constant input
+    carries the bias's gradient onto its weights."""
+    x, y = _sparse_pixels()
+    batch = slice(1, 65)  # input 0 is blank on all of these
+    for centre, moves in [(True, True), (False, False)]:
+        model = sparse.train_sparse(SMALL.with_(epochs=0, centre_inputs=centre), x, y).model
+        out = model(x[batch])
+        (y[batch] - out.output).square().sum(1).mean().backward()
+        assert (model.w_enc.grad[:, 0].abs().max() > 1e-6) == moves, centre
+
+
+def test_initialisation_from_examples_or_at_random():
+    x, y = _sparse_pixels()
+    rows = x - x.mean(0)
+    unit = rows / rows.norm(dim=1, keepdim=True)
+    for init, from_examples in [("examples", True), ("random", False)]:
+        model = sparse.train_sparse(SMALL.with_(epochs=0, init=init), x, y).model
+        best = (model.w_enc @ unit.T).max(1).values  # each row's cosine with its nearest example
+        assert bool((best > 1 - 1e-5).all()) == from_examples, init
+    with pytest.raises(ValueError, match=r"init must be one of \('examples', 'random'\)"):
+        SMALL.with_(init="zeros")
+    with pytest.raises(ValueError, match="centre_inputs must be True or False"):
+        SMALL.with_(centre_inputs=1)
+
+
+def test_best_rescaling_undoes_a_known_shrinkage():
+    x, y = _sparse_pixels()
+    coder = sparse.train_sparse(SMALL.with_(epochs=3), x, y).model
+    gamma, fvu = sparse.best_rescaling(coder, x, y)
+    with torch.no_grad():
+        coder.w_dec.mul_(0.5)  # write half as much: the best factor doubles, the FVU stays
+    halved, same = sparse.best_rescaling(coder, x, y)
+    assert halved == pytest.approx(2 * gamma, rel=1e-5) and same == pytest.approx(fvu, rel=1e-4)
+    with torch.no_grad():
+        written = coder(x).output - coder.b_dec
+    for off in (0.9, 1.1):  # least squares: no other factor does better
+        assert same < sparse.fvu(y, coder.b_dec + off * halved * written)

@@ -41,6 +41,16 @@ def test_training_learns_a_separable_problem(toy_data, kind):
     assert result.history["train_loss"][-1] < result.history["train_loss"][0]
 
 
+def test_zero_epochs_give_the_seeded_initial_model(toy_data):
+    """The untrained control (preset ``relu-init``): the starting point of the trained run."""
+    start = train(TINY.with_(kind="relu", epochs=0), toy_data, device="cpu")
+    again = train(TINY.with_(kind="relu", epochs=0), toy_data, device="cpu")
+    trained = train(TINY.with_(kind="relu"), toy_data, device="cpu")
+    assert start.history["epoch"] == []
+    assert torch.equal(start.model.w_in, again.model.w_in)
+    assert not torch.equal(start.model.w_in, trained.model.w_in)
+
+
 def test_noise_is_seeded_standard_normal_and_independent_of_threads():
     cpu = torch.device("cpu")
     threads = torch.get_num_threads()

@@ -6,8 +6,9 @@ a difference between methods beside the spread between seeds of one method. Each
 function here computes one such control; the chapters glue it beside the claim it
 guards.
 
-* :func:`share_on_pixels` and :func:`isotropic_share`: the share of a form's squared
-  entries that touch a set of pixels, and what a matrix with i.i.d. entries puts there.
+* :func:`share_on_pixels`, :func:`row_share_on_pixels` and :func:`isotropic_share`: the
+  share of a form's (or a row's) squared entries that touch a set of pixels, and what
+  i.i.d. entries put there.
 * :func:`chance_accuracy`: the accuracy of always answering the most common class.
 * :func:`random_init`: the untrained model of the same architecture.
 * :func:`mean_sd`: the mean and sample standard deviation over seeds.
@@ -42,13 +43,26 @@ def share_on_pixels(p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return 1 - outside / energy.sum((1, 2))
 
 
-def isotropic_share(mask: torch.Tensor) -> float:
-    """What :func:`share_on_pixels` gives on average for a matrix with i.i.d. entries, one
-    that prefers no pixel: ``1 − (1 − s)²`` with ``s`` the masked fraction of pixels."""
+def row_share_on_pixels(w: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``(m,)``: the share of each row's squared norm on the pixels in ``mask``. ``w`` is
+    ``(m, n)`` (encoder rows, input weights), ``mask`` an ``(n,)`` bool tensor."""
+    check_shape("w", w, (None, None))
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or mask.shape != (w.shape[1],):
+        raise ValueError(f"mask must be a bool tensor of shape ({w.shape[1]},)")
+    energy = w.detach().square()
+    return energy[:, mask].sum(1) / energy.sum(1)
+
+
+def isotropic_share(mask: torch.Tensor, order: int = 2) -> float:
+    """What :func:`share_on_pixels` (``order=2``) or :func:`row_share_on_pixels`
+    (``order=1``) gives on average for i.i.d. entries, which prefer no pixel:
+    ``1 − (1 − s)^order`` with ``s`` the masked fraction of pixels."""
     if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or mask.ndim != 1 or not len(mask):
         raise ValueError("mask must be a non-empty one-dimensional bool tensor")
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 (rows) or 2 (matrices), got {order!r}")
     s = mask.float().mean().item()
-    return 1 - (1 - s) ** 2
+    return 1 - (1 - s) ** order
 
 
 def chance_accuracy(labels: torch.Tensor) -> float:

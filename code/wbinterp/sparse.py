@@ -12,7 +12,8 @@ feature's activation is its size and the L1 penalty cannot be dodged by
 shrinking activations while growing the decoder.
 
 State-dict names: ``w_enc`` (F×d_in), ``b_enc`` (F), ``w_dec`` (d_out×F),
-``b_dec`` (d_out) and ``b_pre`` (d_in, the training inputs' mean, fixed).
+``b_dec`` (d_out) and ``b_pre`` (d_in: the training inputs' mean, fixed, when
+``centre_inputs``; else zeros, the centring folded into ``b_enc`` at the start).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from torch import nn
 from .train import TrainResult
 
 Activation = Literal["relu", "topk"]
+Init = Literal["examples", "random"]
 SaeSource = Literal["outputs", "pairs"]
 
 
@@ -62,10 +64,24 @@ class SparseConfig:
     """Adam learning rate (cosine decay to 10 % over training)."""
     seed: int = 0
     """Seeds initialisation and batch order."""
+    init: Init = "examples"
+    """``"examples"``: feature i starts as a matched pair, its encoder row a centred
+    training input and its decoder column that input's centred target; ``"random"``:
+    random unit rows and columns."""
+    centre_inputs: bool = False
+    """Subtract the inputs' mean inside the encoder at every step (``b_pre``). False
+    folds the centring into ``b_enc`` once, at the start: the same function then, but
+    an input that is almost always zero (MNIST's blank border) gets a gradient only
+    where it is inked, where centred it would pass the bias's gradient to its weights,
+    which Adam scales up to full-size steps."""
 
     def __post_init__(self) -> None:
         if self.activation not in get_args(Activation):
             raise ValueError(f"activation must be one of {get_args(Activation)}, got {self.activation!r}")
+        if self.init not in get_args(Init):
+            raise ValueError(f"init must be one of {get_args(Init)}, got {self.init!r}")
+        if not isinstance(self.centre_inputs, bool):
+            raise ValueError(f"centre_inputs must be True or False, got {self.centre_inputs!r}")
         for name in ("d_in", "d_out", "n_features", "batch_size"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
@@ -284,15 +300,17 @@ def train_sparse(
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     device = torch.device(device)
-    model = SparseCoder(config, b_pre=inputs.mean(0), b_dec=targets.mean(0))
-    # Start feature i as a matched pair: its encoder row a centred training input,
-    # its decoder column that input's centred target. Every feature then fires on
-    # the inputs that resemble its example and writes what they need from the start.
-    pick = torch.randint(inputs.shape[0], (config.n_features,), generator=gen)
-    rows, cols = inputs[pick] - model.b_pre, targets[pick] - model.b_dec
+    centre = inputs.mean(0)
+    model = SparseCoder(config, b_pre=centre if config.centre_inputs else None, b_dec=targets.mean(0))
     with torch.no_grad():
-        model.w_enc.copy_(rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-8))
-        model.w_dec.copy_((cols / cols.norm(dim=1, keepdim=True).clamp_min(1e-8)).T)
+        if config.init == "examples":
+            # Every feature then fires on the inputs that resemble its example and
+            # writes what they need from the start.
+            pick = torch.randint(inputs.shape[0], (config.n_features,), generator=gen)
+            rows, cols = inputs[pick] - centre, targets[pick] - model.b_dec
+            model.w_enc.copy_(rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-8))
+            model.w_dec.copy_((cols / cols.norm(dim=1, keepdim=True).clamp_min(1e-8)).T)
+        model.b_enc.copy_(model.w_enc @ (model.b_pre - centre))  # encodes x − mean either way
     model = model.to(device)
     inputs, targets = inputs.to(device), targets.to(device)
     scale = (targets - targets.mean(0)).square().sum(1).mean()  # mean ‖y − ȳ‖²
@@ -337,7 +355,7 @@ def train_sparse(
                 and step < 0.75 * total
                 and dead.any()
             ):
-                resample_dead(model, opt, dead, x, y, gen)
+                resample_dead(model, opt, dead, x, y, gen, centre.to(device))
                 since_fired[dead] = 0
                 history["resampled"].append(int(dead.sum()))
         history["epoch"].append(epoch + 1)
@@ -355,26 +373,39 @@ def resample_dead(
     x: torch.Tensor,
     y: torch.Tensor,
     gen: torch.Generator,
+    centre: torch.Tensor,
 ) -> None:
     """Re-initialise dead features on the inputs of the batch that are predicted worst.
 
-    Each dead feature's encoder row becomes a centred input (at the live rows'
-    mean norm), its decoder column the unit residual of that input, and its
-    optimiser state is cleared, so it starts out firing where the model fails.
+    Each dead feature's encoder row becomes the input minus ``centre`` (d_in,) (at
+    the live rows' mean norm, with the bias that makes it read ``x − centre``), its
+    decoder column the unit residual of that input, and its optimiser state is
+    cleared, so it starts out firing where the model fails.
     """
     idx = dead.nonzero().flatten()
     residual = y - model(x).output
     errors = residual.square().sum(1)
     pick = torch.multinomial(errors.cpu() + 1e-12, len(idx), replacement=True, generator=gen).to(x.device)
-    rows = x[pick] - model.b_pre
+    rows = x[pick] - centre
     scale = model.w_enc[~dead].norm(dim=1).mean() if (~dead).any() else torch.tensor(1.0)
     model.w_enc[idx] = rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-8) * scale
-    model.b_enc[idx] = 0.0
+    model.b_enc[idx] = model.w_enc[idx] @ (model.b_pre - centre)
     model.w_dec[:, idx] = (residual[pick] / residual[pick].norm(dim=1, keepdim=True).clamp_min(1e-8)).T
     for param, index in ((model.w_enc, (idx,)), (model.b_enc, (idx,)), (model.w_dec, (slice(None), idx))):
         for buf in opt.state.get(param, {}).values():
             if torch.is_tensor(buf) and buf.shape == param.shape:
                 buf[index] = 0.0
+
+
+@torch.no_grad()
+def best_rescaling(coder: SparseCoder, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[float, float]:
+    """``(γ*, FVU)``: the single factor that best rescales what the features write,
+    ``ŷ_γ = b_dec + γ W_dec f``, over ``inputs`` (n, d_in) against ``targets`` (n, d_out)
+    (least squares, ``γ* = Σ⟨y − b_dec, W_dec f⟩ / Σ‖W_dec f‖²``), and the FVU it leaves.
+    L1's shrinkage makes ``γ* > 1``; the active features stay the same."""
+    written = coder(inputs).output - coder.b_dec
+    gamma = ((targets - coder.b_dec) * written).double().sum() / written.double().square().sum()
+    return gamma.item(), fvu(targets, coder.b_dec + gamma.float() * written)
 
 
 @torch.no_grad()

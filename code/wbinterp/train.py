@@ -200,7 +200,7 @@ def train(
     noise = GaussianNoise(config.seed, device)
     if config.schedule == "cosine":
         sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
+            opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
         )
     else:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
