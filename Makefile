@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 # Warnings are errors: a failing cell or a broken reference fails the build.
 JB_FLAGS ?= -n -W --keep-going
 
-.PHONY: book book-student test data pdf clean-book clean benchmark browser-check
+.PHONY: book book-published book-student test data pdf clean-book clean benchmark browser-check
 
 $(STAMP): requirements.txt code/pyproject.toml book/_ext/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ $(STAMP): requirements.txt code/pyproject.toml book/_ext/pyproject.toml
 # (trained models stay in _store/): see book/_ext/wbbook/build.py.
 book: $(STAMP)
 	$(BIN)/python -m wbbook.build $(JB_FLAGS)
+
+# A local builder's first build: every model the site publishes is downloaded (and
+# checked) into _store/ first, so the chapters only train what the site lacks.
+book-published: $(STAMP)
+	$(BIN)/python -m wbbook.build --from-published $(JB_FLAGS)
 
 # The student edition: the same book with the solutions left out, in _build/student/_build/html.
 # It shares the book's execution cache, so after `make book` it only re-renders.

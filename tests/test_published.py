@@ -170,3 +170,29 @@ def test_cli_publish_then_fetch_all(site, trained, tmp_path, monkeypatch, capsys
     monkeypatch.setenv(published.URL_ENV, "")
     assert main(["fetch"]) == 1
     assert "no published store is set" in capsys.readouterr().err
+
+
+def test_a_build_from_published_fetches_every_model_first(site, trained, tmp_path, monkeypatch, capsys):
+    from wbbook import build
+
+    first, root = trained
+    store.publish(site / "models", root)
+    monkeypatch.setenv(store.STORE_ENV, str(tmp_path / "first-build"))
+    assert build.fetch_published_models() == 1
+    assert "fetched 1 published models" in capsys.readouterr().out
+    assert store.load(tmp_path / "first-build" / first.path.name).config == TINY
+    monkeypatch.setenv(published.URL_ENV, "http://127.0.0.1:9/offline/")
+    assert build.fetch_published_models() == 0
+    assert "no published models fetched (cannot reach" in capsys.readouterr().err
+
+
+def test_a_machine_without_the_published_precision_still_uses_it(site, tmp_path, toy_data, monkeypatch):
+    from wbinterp import precision
+
+    monkeypatch.setattr(store.data_mod, "load", lambda name: toy_data)
+    made = store.load_or_train(TINY, root=tmp_path / "site-store", dataset=toy_data, precision="bfloat16")
+    store.publish(site / "models", tmp_path / "site-store")
+    monkeypatch.setattr(precision, "_machine_default", lambda device_type: "float32")
+    _never_train(monkeypatch)
+    fetched = store.load_or_train(TINY, root=tmp_path / "reader", dataset=toy_data)
+    assert fetched.from_store and fetched.precision == "bfloat16" and fetched.path.name == made.path.name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from wbinterp import data, presets, store
+from wbinterp import data, precision, presets, store
 from wbinterp.__main__ import main
 from wbinterp.models import ModelConfig
 from wbinterp.sparse import SaeConfig, SparseCoder, SparseConfig, TranscoderConfig
@@ -82,6 +83,47 @@ def test_key_covers_config_data_and_code(root, toy_data, monkeypatch):
     monkeypatch.setattr(store, "code_fingerprint", lambda paths=None: "edited training code")
     assert not store.load_or_train(TINY, root=root, dataset=toy_data).from_store
     assert len([p for p in root.iterdir() if not p.name.startswith(".")]) == 4
+
+
+def test_precision_is_recorded_and_keyed_and_the_other_one_used_when_alone(root, toy_data, monkeypatch):
+    monkeypatch.setenv(precision.PRECISION_ENV, "float32")
+    full = store.load_or_train(TINY, root=root, dataset=toy_data)
+    assert full.precision == "float32"
+    assert json.loads((full.path / store.TRAINING).read_text())["precision"] == "float32"
+    monkeypatch.setenv(precision.PRECISION_ENV, "bfloat16")
+    half = store.load_or_train(TINY, root=root, dataset=toy_data)
+    assert not half.from_store and half.path != full.path and half.precision == "bfloat16"
+    # no precision asked for: this machine's copy first, else the other one
+    monkeypatch.delenv(precision.PRECISION_ENV)
+    monkeypatch.setattr(precision, "_machine_default", lambda device_type: "float32")
+    assert store.load_or_train(TINY, root=root, dataset=toy_data).path == full.path
+    shutil.rmtree(full.path)
+    fallback = store.load_or_train(TINY, root=root, dataset=toy_data)
+    assert (
+        fallback.from_store and fallback.precision == "bfloat16" and _same_weights(fallback.model, half.model)
+    )
+    # asked for by name, only that precision will do
+    asked = store.load_or_train(TINY, root=root, dataset=toy_data, precision="float32")
+    assert not asked.from_store and asked.precision == "float32" and asked.path == full.path
+
+
+def test_a_sparse_coder_is_in_its_base_models_precision(root, toy_data, tiny_presets, monkeypatch):
+    monkeypatch.setattr(precision, "_machine_default", lambda device_type: "float32")
+    store.load_or_train("tiny-relu", root=root, dataset=toy_data, precision="bfloat16")
+    coder = store.load_or_train("tiny-transcoder", root=root, dataset=toy_data)
+    assert coder.precision == "bfloat16"
+    assert len([p for p in root.iterdir() if not p.name.startswith(".")]) == 2  # no float32 MLP trained
+
+
+def test_a_record_without_its_precision_is_not_trusted(root, toy_data):
+    first = store.load_or_train(TINY, root=root, dataset=toy_data)
+    training = json.loads((first.path / store.TRAINING).read_text())
+    del training["precision"]
+    (first.path / store.TRAINING).write_text(json.dumps(training))
+    with pytest.warns(store.StoreWarning, match="does not say which precision trained it"):
+        assert not store.load_or_train(
+            TINY, root=root, dataset=toy_data, precision=first.precision
+        ).from_store
 
 
 def test_code_fingerprint_changes_with_source(tmp_path):
@@ -164,7 +206,8 @@ def test_cli_train_then_load_gives_the_same_outputs(name, tmp_path, monkeypatch,
 def test_every_preset_validates_and_has_a_key():
     for name, config in presets.PRESETS.items():
         assert store.config_from_dict(json.loads(json.dumps(store.config_dict(config)))) == config, name
-        assert len(store.store_key(config, "data")) == 64
+        keys = {store.store_key(config, "data", p) for p in ("float32", "bfloat16")}
+        assert len(keys) == 2 and all(len(k) == 64 for k in keys)
 
 
 def test_cli_presets_lists_every_preset():

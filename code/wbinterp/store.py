@@ -6,14 +6,16 @@ folder of three files:
 * ``model.safetensors``: the weights;
 * ``config.json``: the config that made them, with its ``kind`` (``"bilinear"``,
   ``"relu"``, ``"deep"``, ``"transcoder"`` or ``"sae"``);
-* ``training.json``: the training curves and time, the store key and a SHA-256 of the
-  weights.
+* ``training.json``: the training curves and time, the precision its steps ran in
+  (:mod:`wbinterp.precision`), the store key and a SHA-256 of the weights.
 
 :func:`load` reads any such folder back, whatever its kind. :func:`load_or_train` keeps
-one folder per store key: the key hashes the config, the dataset's checksum and the
-source of the code that trains (``models.py`` and ``train.py``, plus ``sparse.py`` for
-sparse coders and ``pairs.py`` for SAEs), so a change to any of them
-means a new key and a retrain. A stored model is checked (key, digest of its weights,
+one folder per store key: the key hashes the config, the dataset's checksum, the
+training precision and the source of the code that trains (``models.py``,
+``train.py`` and ``precision.py``, plus ``sparse.py`` for sparse coders and ``pairs.py``
+for SAEs), so a change to any of them means a new key and a retrain. A model trained in
+the other precision is used when it is stored and this machine's is not (see
+:func:`load_or_train`). A stored model is checked (key, digest of its weights,
 names and shapes) before it is trusted; an unusable one is reported with a
 :class:`StoreWarning` and retrained, never silently used.
 
@@ -32,12 +34,14 @@ import sys
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import get_args
 
 import torch
 from torch import nn
 
 from . import data as data_mod
 from . import files, models, pairs, presets, published, sparse
+from . import precision as precision_mod
 from . import train as train_mod
 from .hashing import sha256_json, sha256_sources, sha256_tensors
 from .presets import Config
@@ -46,9 +50,9 @@ from .train import TrainConfig, TrainResult
 
 #: Environment variable that chooses the store's folder.
 STORE_ENV = "WBINTERP_STORE"
-FORMAT = 2
+FORMAT = 3
 WEIGHTS, CONFIG, TRAINING = "model.safetensors", "config.json", "training.json"
-_CLASSIFIER_SOURCES = (models.__file__, train_mod.__file__)
+_CLASSIFIER_SOURCES = (models.__file__, train_mod.__file__, precision_mod.__file__)
 _SPARSE_SOURCES = (*_CLASSIFIER_SOURCES, sparse.__file__)
 _SAE_SOURCES = (*_SPARSE_SOURCES, pairs.__file__)
 
@@ -119,6 +123,7 @@ def _write(result: TrainResult, config: Config, folder: Path, key: str) -> None:
         "key": key,
         "digest": sha256_tensors(state),
         "seconds": result.seconds,
+        "precision": result.precision,
         "history": result.history,
     }
     (folder / TRAINING).write_text(json.dumps(training, indent=2) + "\n")
@@ -159,8 +164,8 @@ def save(result: TrainResult, config: Config, folder: Path, key: str = "") -> Pa
     return folder
 
 
-def _training_record(folder: Path, training) -> tuple[dict, float]:
-    """The history and seconds of a ``training.json``, or :class:`StoreError`."""
+def _training_record(folder: Path, training) -> tuple[dict, float, str | None]:
+    """The history, seconds and precision of a ``training.json``, or :class:`StoreError`."""
     if not isinstance(training, dict):
         raise StoreError(f"{folder}/{TRAINING} is not a JSON object")
     history, seconds = training.get("history"), training.get("seconds")
@@ -168,7 +173,7 @@ def _training_record(folder: Path, training) -> tuple[dict, float]:
         raise StoreError(f"{folder}/{TRAINING} has no training history")
     if not isinstance(seconds, int | float) or isinstance(seconds, bool):
         raise StoreError(f"{folder}/{TRAINING} has no training time in seconds")
-    return history, float(seconds)
+    return history, float(seconds), training.get("precision")
 
 
 def load(folder: Path, key: str | None = None, config: Config | None = None) -> Stored:
@@ -195,9 +200,11 @@ def load(folder: Path, key: str | None = None, config: Config | None = None) -> 
         raise
     except Exception as err:  # truncated file, bad JSON, a config that does not validate
         raise StoreError(f"{folder} cannot be read ({type(err).__name__}: {err})") from None
-    history, seconds = _training_record(folder, training)
+    history, seconds, precision = _training_record(folder, training)
     if training.get("format") != FORMAT:
         raise StoreError(f"{folder} is not in this package's format {FORMAT}")
+    if precision not in get_args(precision_mod.Precision):
+        raise StoreError(f"{folder}/{TRAINING} does not say which precision trained it")
     if key is not None and training.get("key") != key:
         raise StoreError(f"{folder} was made by another config, dataset or training code")
     if config is not None and saved_config != config:
@@ -208,7 +215,9 @@ def load(folder: Path, key: str | None = None, config: Config | None = None) -> 
         model = models.load_weights(new_model(saved_config), state).eval()
     except ValueError as err:
         raise StoreError(f"{folder}: {err}") from None
-    return Stored(model, history, seconds, saved_config, True, folder, str(training.get("key", "")))
+    return Stored(
+        model, history, seconds, precision, saved_config, True, folder, str(training.get("key", ""))
+    )
 
 
 def export(stored: Stored, out: Path) -> list[Path]:
@@ -273,16 +282,25 @@ def _plan(config: Config) -> tuple[dict, TrainConfig | None, tuple, str]:
     return payload, base, _SAE_SOURCES, f"sae-{config.source}{config.sparse.n_features}"
 
 
-def store_key(config: Config, data_checksum: str, code: str | None = None) -> str:
-    """The key of a trained model: config, data and training code together."""
+def store_key(
+    config: Config, data_checksum: str, precision: precision_mod.Precision, code: str | None = None
+) -> str:
+    """The key of a trained model: config, data, precision and training code together."""
     payload, _, sources, _ = _plan(config)
-    return sha256_json({"config": payload, "data": data_checksum, "code": code or code_fingerprint(sources)})
+    return sha256_json(
+        {
+            "config": payload,
+            "data": data_checksum,
+            "precision": precision_mod.check(precision),
+            "code": code or code_fingerprint(sources),
+        }
+    )
 
 
-def locate(config: Config, data_checksum: str) -> tuple[str, str]:
-    """The store folder's name for ``config`` and its store key."""
+def locate(config: Config, data_checksum: str, precision: precision_mod.Precision) -> tuple[str, str]:
+    """The store folder's name for ``config`` trained in ``precision``, and its store key."""
     _, base, _, stem = _plan(config)
-    key = store_key(config, data_checksum)
+    key = store_key(config, data_checksum, precision)
     return f"{(base or config).dataset}-{stem}-{key[:16]}", key
 
 
@@ -293,13 +311,14 @@ def _current_key(folder: Path, checksums: dict[str, str], name: str | None = Non
     try:
         config = config_from_dict(json.loads((folder / CONFIG).read_text()))
         base = _plan(config)[1]
-    except (OSError, ValueError, TypeError) as err:
-        raise StoreError(f"{folder.name} has no usable config ({err})") from None
+        precision = precision_mod.check(json.loads((folder / TRAINING).read_text()).get("precision"))
+    except (OSError, ValueError, TypeError, AttributeError) as err:
+        raise StoreError(f"{folder.name} has no usable config or training record ({err})") from None
     dataset = (base or config).dataset
     if dataset not in checksums:
         checksums[dataset] = data_mod.load(dataset).checksum
     name = name or folder.name
-    expected, key = locate(config, checksums[dataset])
+    expected, key = locate(config, checksums[dataset], precision)
     if expected != name:
         raise StoreError(f"{name} was made by other training code or data (today: {expected})")
     return key
@@ -366,18 +385,22 @@ def sae_training_data(config: SaeConfig, model: nn.Module, images: torch.Tensor)
 
 
 def _train(
-    config: Config, base: TrainConfig | None, dataset: data_mod.Dataset, root: Path, progress: bool
+    config: Config,
+    base_model: nn.Module | None,
+    dataset: data_mod.Dataset,
+    precision: precision_mod.Precision,
+    progress: bool,
 ) -> TrainResult:
-    if base is None:
-        return train_mod.train(config, dataset, progress=progress)
-    base_model = load_or_train(base, root=root, dataset=dataset).model
+    device = train_mod.default_device()
+    if base_model is None:
+        return train_mod.train(config, dataset, device, progress=progress, precision=precision)
     images = dataset.train.images
     with torch.no_grad():
         if isinstance(config, TranscoderConfig):
             inputs, targets = images, base_model.hidden(images)
         else:
             inputs = targets = sae_training_data(config, base_model, images)
-    return sparse.train_sparse(config.sparse, inputs, targets)
+    return sparse.train_sparse(config.sparse, inputs, targets, device, precision=precision)
 
 
 def fetch(config: Config, key: str, folder: Path) -> Stored | None:
@@ -402,6 +425,21 @@ def fetch(config: Config, key: str, folder: Path) -> Stored | None:
     return replace(stored, path=folder)
 
 
+def _precisions(
+    config: Config, base: TrainConfig | None, root: Path, dataset: data_mod.Dataset, asked: str | None
+) -> tuple[list[precision_mod.Precision], Stored | None]:
+    """The precisions in which a copy of ``config`` is acceptable, the first the one to
+    train in, and the base model a sparse coder is trained on."""
+    if base is not None:  # a sparse coder is in its base model's precision: the two stay a pair
+        base_stored = load_or_train(base, root=root, dataset=dataset, precision=asked)
+        return [base_stored.precision], base_stored
+    asked = asked or precision_mod.forced()
+    if asked is not None:
+        return [precision_mod.check(asked)], None
+    wanted = precision_mod.preferred(train_mod.default_device())
+    return [wanted, precision_mod.other(wanted)], None
+
+
 def load_or_train(
     config: Config | str,
     *,
@@ -409,12 +447,20 @@ def load_or_train(
     dataset: data_mod.Dataset | None = None,
     retrain: bool = False,
     progress: bool = False,
+    precision: precision_mod.Precision | None = None,
 ) -> Stored:
     """The trained model for ``config`` (a config, or a name in :data:`wbinterp.presets.PRESETS`).
 
     Loads it from the store when a valid copy exists, else from the published store
     (:func:`fetch`), else trains it (a transcoder's MLP or an SAE's bilinear model first,
     through the store too) and stores it. ``retrain=True`` ignores both stores.
+
+    A classifier is trained in ``precision`` (default: ``$WBINTERP_PRECISION``, else
+    this machine's, :func:`wbinterp.precision.preferred`). When neither is given, a copy
+    trained in the other precision is used if no copy in this machine's exists, so a
+    machine without bfloat16 still loads the published models (the two precisions agree
+    within the seed spread: ``benchmarks/precision.py``). A sparse coder is always in its
+    base model's precision.
     """
     if isinstance(config, str):
         config = presets.get(config)
@@ -424,18 +470,21 @@ def load_or_train(
     if dataset.name != dataset_name:
         raise ValueError(f"config wants dataset {dataset_name!r} but got {dataset.name!r}")
     root = Path(root) if root is not None else store_dir()
-    name, key = locate(config, dataset.checksum)
-    folder = root / name
-    if folder.exists() and not retrain:
-        try:
-            return load(folder, key, config)
-        except StoreError as err:
-            warnings.warn(f"{err}; retraining it", StoreWarning, stacklevel=2)
+    precisions, base_stored = _precisions(config, base, root, dataset, precision)
+    places = [(p, *locate(config, dataset.checksum, p)) for p in precisions]
+    for _, name, key in places if not retrain else []:
+        if (root / name).exists():
+            try:
+                return load(root / name, key, config)
+            except StoreError as err:
+                warnings.warn(f"{err}; retraining it", StoreWarning, stacklevel=2)
     unwritable = _writable_store(root)
-    if not retrain and unwritable is None:
-        fetched = fetch(config, key, folder)
+    for _, name, key in places if not retrain and unwritable is None else []:
+        fetched = fetch(config, key, root / name)
         if fetched is not None:
             return fetched
+    precision, name, key = places[0]
+    folder = root / name
     # A reader running a chapter alone should know why it waits. (The book's pages drop
     # stderr, so a clean build and a rebuild give the same pages.)
     if unwritable is None:
@@ -443,12 +492,13 @@ def load_or_train(
     else:
         why = f"the store cannot be written ({unwritable}), so it will not be kept: set ${STORE_ENV}"
     print(
-        f"wbinterp: training {folder.name} for the model store {root}; this takes a minute "
-        f"or more on a CPU, and {why}",
+        f"wbinterp: training {folder.name} ({precision}) for the model store {root}; this takes "
+        f"a minute or more on a CPU, and {why}",
         file=sys.stderr,
         flush=True,
     )
-    result = _train(config, base, dataset, root, progress)
+    base_model = base_stored.model if base_stored is not None else None
+    result = _train(config, base_model, dataset, precision, progress)
     if unwritable is None:
         try:
             save(result, config, folder, key)
@@ -459,7 +509,7 @@ def load_or_train(
                 file=sys.stderr,
                 flush=True,
             )
-    return Stored(result.model, result.history, result.seconds, config, False, folder, key)
+    return Stored(result.model, result.history, result.seconds, precision, config, False, folder, key)
 
 
 def _writable_store(root: Path, consequence: str = "", error: type[Exception] | None = None) -> str | None:

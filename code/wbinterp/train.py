@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import data as data_mod
+from . import precision as precision_mod
 from .models import ModelConfig, new_model
 
 Schedule = Literal["cosine", "constant"]
@@ -101,6 +102,8 @@ class TrainResult:
     evaluation; a sparse model: ``epoch``, ``fvu``, ``l0``, ``resampled``)."""
     seconds: float
     """Wall-clock training time."""
+    precision: precision_mod.Precision
+    """What the training steps' matrix multiplies ran in (:mod:`wbinterp.precision`)."""
 
 
 def default_device() -> torch.device:
@@ -179,10 +182,13 @@ def train(
     dataset: data_mod.Dataset | None = None,
     device: torch.device | str | None = None,
     progress: bool = False,
+    precision: precision_mod.Precision | None = None,
 ) -> TrainResult:
-    """Train a model from nothing. Deterministic on the CPU for a given config."""
+    """Train a model from nothing. Deterministic on the CPU for a given config, machine
+    and ``precision`` (default: :func:`wbinterp.precision.preferred` for the device)."""
     dataset = dataset if dataset is not None else data_mod.load(config.dataset)
     device = torch.device(device) if device is not None else default_device()
+    precision = precision_mod.check(precision or precision_mod.preferred(device))
     torch.manual_seed(config.seed)
     model = new_model(config.model).to(device)
     gen = torch.Generator(device=device).manual_seed(config.seed)
@@ -225,12 +231,14 @@ def train(
         running = torch.zeros((), device=device)
         for step in range(steps_per_epoch):
             idx = order[step * config.batch_size : (step + 1) * config.batch_size]
-            x, y = x_train[idx], y_train[idx]
+            x, y = x_train.index_select(0, idx), y_train.index_select(0, idx)
             if config.max_shift > 0:
                 x = shift(x, config.max_shift, gen)
             if config.input_noise > 0:
                 x = x + config.input_noise * noise(tuple(x.shape))
-            loss = F.cross_entropy(model(x), y)
+            with precision_mod.autocast(precision, device):
+                logits = model(x)
+            loss = F.cross_entropy(logits.float(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -247,4 +255,4 @@ def train(
     seconds = time.perf_counter() - start
     noise.close()
     model.eval()
-    return TrainResult(model.cpu(), history, seconds)
+    return TrainResult(model.cpu(), history, seconds, precision)

@@ -1,5 +1,5 @@
-"""``python -m wbbook.build [--student | --pdf] [jupyter-book flags]``: what ``make book``,
-``make book-student`` and ``make pdf`` run.
+"""``python -m wbbook.build [--student | --pdf] [--from-published] [jupyter-book flags]``:
+what ``make book``, ``make book-student``, ``make pdf`` and ``make book-published`` run.
 
 Each edition is one ``jupyter-book build`` command; this module only adds what
 jupyter-book does not know:
@@ -22,6 +22,10 @@ jupyter-book does not know:
 * **Models are trained, never downloaded.** The chapters' kernels run with the published
   store turned off (``WBINTERP_MODELS_URL`` empty, :mod:`wbinterp.published`), so every
   model the site publishes was trained by a build, not copied from an earlier site.
+  ``--from-published`` (``make book-published``, for a local builder's first build)
+  first downloads every published model today's code uses into the store, checked as
+  :func:`wbinterp.store.fetch_all` checks them; the chapters then train only what the
+  site lacks.
 
 Outputs: ``_build/html`` (the book), ``_build/student/_build/html`` (the student
 edition), ``_build/pdf/book.pdf`` (from ``_build/pdf/_build/singlehtml``).
@@ -251,15 +255,38 @@ def glue_differences(first: dict[str, str], second: dict[str, str]) -> list[str]
     return sorted(k for k in first.keys() | second.keys() if first.get(k) != second.get(k))
 
 
+def fetch_published_models() -> int:
+    """Download every published model today's code uses into the model store (the ones
+    stored already are kept); returns how many were fetched. When the site cannot be
+    reached, one line says so and the build trains what the store lacks."""
+    from wbinterp import published, store
+
+    try:
+        fetched, refused = store.fetch_all()
+    except published.FetchError as err:
+        print(
+            f"wbbook.build: no published models fetched ({err}); the chapters train what they need",
+            file=sys.stderr,
+        )
+        return 0
+    for line in refused:
+        print(f"wbbook.build: not fetched, will be trained: {line}", file=sys.stderr)
+    print(f"wbbook.build: fetched {fetched} published models into {store.store_dir()}", flush=True)
+    return fetched
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     editions = [e for e in EDITIONS if f"--{e}" in args]
-    flags = [a for a in args if a.removeprefix("--") not in EDITIONS]
+    from_published = "--from-published" in args
+    flags = [a for a in args if a.removeprefix("--") not in EDITIONS and a != "--from-published"]
     if len(editions) > 1:
         print("wbbook.build: choose one of --book, --student and --pdf", file=sys.stderr)
         return 2
     edition = editions[0] if editions else "book"
     root = Path.cwd()
+    if from_published:
+        fetch_published_models()
     fingerprint = package_fingerprint()
     if refresh_execution_cache(root / EXECUTION_CACHE, fingerprint):
         print(f"{PACKAGE} changed since the chapters were executed: every chapter will re-run", flush=True)
