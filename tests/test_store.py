@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import gzip
 import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -134,6 +136,52 @@ def test_code_fingerprint_changes_with_source(tmp_path):
     assert store.code_fingerprint([f]) != before
 
 
+def _reworded(source: str) -> str:
+    """``source`` with every docstring reworded, and a comment and blank lines before each
+    top-level definition."""
+    lines = source.splitlines(keepends=True)
+    holders = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    docstrings = [
+        node.body[0].value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, holders)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+        and isinstance(node.body[0].value.value, str)
+    ]
+    assert len(docstrings) > 3
+    for doc in sorted(docstrings, key=lambda d: (d.lineno, d.col_offset), reverse=True):
+        line = lines[doc.lineno - 1]
+        at = doc.col_offset + 3  # after the opening triple quote
+        lines[doc.lineno - 1] = line[:at] + "Reworded. " + line[at:]
+    text = "".join(lines)
+    return text.replace("\ndef ", "\n# a comment\n\n\ndef ")
+
+
+def _keys(monkeypatch, sources: dict[str, Path]) -> dict[str, str]:
+    classifier = tuple(sources[n] for n in ("models.py", "train.py", "precision.py"))
+    monkeypatch.setattr(store, "_CLASSIFIER_SOURCES", classifier)
+    monkeypatch.setattr(store, "_SPARSE_SOURCES", (*classifier, sources["sparse.py"]))
+    monkeypatch.setattr(store, "_SAE_SOURCES", (*classifier, sources["sparse.py"], sources["pairs.py"]))
+    return {name: store.store_key(c, "data", "float32") for name, c in presets.PRESETS.items()}
+
+
+def test_docstring_and_comment_edits_keep_every_key_and_a_statement_changes_them(tmp_path, monkeypatch):
+    package = Path(store.__file__).parent
+    names = ("models.py", "train.py", "precision.py", "sparse.py", "pairs.py")
+    original = _keys(monkeypatch, {n: package / n for n in names})
+    edited = {}
+    for n in names:
+        (tmp_path / n).write_text(_reworded((package / n).read_text()))
+        edited[n] = tmp_path / n
+    assert _keys(monkeypatch, edited) == original
+    train_py = edited["train.py"]
+    train_py.write_text(train_py.read_text() + "\n_ONE_MORE_STATEMENT = 1\n")
+    changed = _keys(monkeypatch, edited)
+    assert all(changed[name] != original[name] for name in original)
+
+
 def test_truncated_weights_are_reported_and_retrained(root, toy_data):
     first = store.load_or_train(TINY, root=root, dataset=toy_data)
     weights = first.path / store.WEIGHTS
@@ -217,6 +265,18 @@ def test_cli_presets_lists_every_preset():
     for name in presets.PRESETS:
         assert name in out
     assert "d=512" in out and "noise=0.5" in out
+
+
+def test_cli_presets_keys_name_the_folders_training_fills(
+    tmp_path, monkeypatch, toy_data, tiny_presets, capsys
+):
+    monkeypatch.setattr(store.data_mod, "load", lambda dataset: toy_data)
+    monkeypatch.setenv(store.STORE_ENV, str(tmp_path / "store"))
+    assert main(["presets", "--keys", "--precision", "float32"]) == 0
+    printed = dict(line.split() for line in capsys.readouterr().out.splitlines())
+    assert set(printed) == set(presets.PRESETS)
+    for name in ("tiny", "tiny-transcoder"):
+        assert store.load_or_train(name, dataset=toy_data, precision="float32").path.name == printed[name]
 
 
 def _cli_error(argv, capsys) -> str:

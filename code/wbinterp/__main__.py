@@ -1,5 +1,8 @@
 """Command line: ``python -m wbinterp {presets,train,data,publish,fetch} ...``.
 
+``python -m wbinterp presets --keys`` prints the store folder each preset would be
+trained into (or loaded from) with today's code and data.
+
 A user error (an unknown preset, a bad data file, an ``--out`` that cannot be written)
 ends with exit status 2 and one line on stderr that says what is wrong and how to fix it.
 """
@@ -9,8 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import get_args
 
-from . import data, files, presets, published, store
+from . import data, files, precision, presets, published, store
 from .sparse import SaeConfig, TranscoderConfig
 
 
@@ -40,6 +44,10 @@ def _describe(config: presets.Config) -> str:
 
 
 def _presets(args: argparse.Namespace) -> int:
+    if args.keys:
+        for name, folder in store.preset_folders(args.precision).items():
+            print(f"{name:16s} {folder}")
+        return 0
     for name, config in presets.PRESETS.items():
         print(f"{name:16s} {config.kind:10s} {_describe(config)}")
     return 0
@@ -118,6 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("presets", help="list the named recipes (classifiers, transcoders, SAEs)")
+    p.add_argument(
+        "--keys",
+        action="store_true",
+        help="print each preset's store folder instead (its name ends with the store key's first 16 digits)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=get_args(precision.Precision),
+        help="the training precision the keys are for (default: this machine's)",
+    )
     p.set_defaults(func=_presets)
 
     p = sub.add_parser("train", help="train a preset (or load it from the model store) and export it")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from collections.abc import Iterable
@@ -26,6 +27,46 @@ def sha256_sources(paths: Iterable[Path], root: Path | None = None) -> str:
         path = Path(path)
         name = path.relative_to(root).as_posix() if root is not None else path.name
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _canonical(node) -> str:
+    """A syntax tree as text: node types and fields, no positions, no docstrings, and no
+    empty fields (newer Pythons add fields such as ``type_params`` that are empty in this
+    code, so the text is the same on Python 3.10 to 3.13)."""
+    if isinstance(node, ast.AST):
+        body = getattr(node, "body", None)
+        docstring_holder = isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        fields = []
+        for name, value in ast.iter_fields(node):
+            if name == "body" and docstring_holder and body and _is_docstring(body[0]):
+                value = body[1:]
+            if value is None or value == []:
+                continue
+            fields.append(f"{name}={_canonical(value)}")
+        return f"{type(node).__name__}({', '.join(fields)})"
+    if isinstance(node, list):
+        return "[" + ", ".join(_canonical(item) for item in node) + "]"
+    return repr(node)
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
+
+
+def sha256_code(paths: Iterable[Path]) -> str:
+    """SHA-256 over what Python modules do: each file's name and syntax tree, without its
+    docstrings, comments or layout, so editing those changes nothing (a store key made from
+    it keeps every trained model), while any changed statement or value changes it."""
+    digest = hashlib.sha256()
+    for path in paths:
+        path = Path(path)
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        digest.update(path.name.encode() + b"\0" + _canonical(tree).encode() + b"\0")
     return digest.hexdigest()
 
 

@@ -11,9 +11,10 @@ folder of three files:
 
 :func:`load` reads any such folder back, whatever its kind. :func:`load_or_train` keeps
 one folder per store key: the key hashes the config, the dataset's checksum, the
-training precision and the source of the code that trains (``models.py``,
-``train.py`` and ``precision.py``, plus ``sparse.py`` for sparse coders and ``pairs.py``
-for SAEs), so a change to any of them means a new key and a retrain. A model trained in
+training precision and the code that trains (``models.py``, ``train.py`` and
+``precision.py``, plus ``sparse.py`` for sparse coders and ``pairs.py`` for SAEs), read as
+syntax trees without docstrings or comments: a changed statement in any of them means a
+new key and a retrain, a docstring or comment edit does not. A model trained in
 the other precision is used when it is stored and this machine's is not (see
 :func:`load_or_train`). A stored model is checked (key, digest of its weights,
 names and shapes) before it is trusted; an unusable one is reported with a
@@ -43,7 +44,7 @@ from . import data as data_mod
 from . import files, models, pairs, presets, published, sparse
 from . import precision as precision_mod
 from . import train as train_mod
-from .hashing import sha256_json, sha256_sources, sha256_tensors
+from .hashing import sha256_code, sha256_json, sha256_tensors
 from .presets import Config
 from .sparse import SaeConfig, SparseCoder, TranscoderConfig
 from .train import TrainConfig, TrainResult
@@ -248,8 +249,9 @@ def export(stored: Stored, out: Path) -> list[Path]:
 
 
 def code_fingerprint(paths=_CLASSIFIER_SOURCES) -> str:
-    """SHA-256 of the training code's source files."""
-    return sha256_sources(paths)
+    """SHA-256 of what the training code does: its syntax trees without docstrings and
+    comments (:func:`wbinterp.hashing.sha256_code`), so a docstring edit retrains nothing."""
+    return sha256_code(paths)
 
 
 def _plan(config: Config) -> tuple[dict, TrainConfig | None, tuple, str]:
@@ -302,6 +304,22 @@ def locate(config: Config, data_checksum: str, precision: precision_mod.Precisio
     _, base, _, stem = _plan(config)
     key = store_key(config, data_checksum, precision)
     return f"{(base or config).dataset}-{stem}-{key[:16]}", key
+
+
+def preset_folders(precision: precision_mod.Precision | None = None) -> dict[str, str]:
+    """Each preset's store folder with today's code and data, for models trained in
+    ``precision`` (default: as :func:`load_or_train` would train them here)."""
+    precision = precision_mod.check(
+        precision or precision_mod.forced() or precision_mod.preferred(train_mod.default_device())
+    )
+    checksums: dict[str, str] = {}
+    folders = {}
+    for name, config in presets.PRESETS.items():
+        dataset = (_plan(config)[1] or config).dataset
+        if dataset not in checksums:
+            checksums[dataset] = data_mod.load(dataset).checksum
+        folders[name] = locate(config, checksums[dataset], precision)[0]
+    return folders
 
 
 def _current_key(folder: Path, checksums: dict[str, str], name: str | None = None) -> str:
