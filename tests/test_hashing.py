@@ -19,13 +19,18 @@ def _fingerprint(tmp_path, text: str) -> str:
     return sha256_code([path])
 
 
-def test_layout_comments_and_docstrings_do_not_count(tmp_path):
+def test_layout_comments_docstrings_and_annotations_do_not_count(tmp_path):
     base = _fingerprint(tmp_path, BASE)
     reworded = BASE.replace("Docstring.", "Another docstring,\n    on two lines.").replace("Module.", "")
     commented = reworded.replace("    return", "    # why this step\n\n    return")
     assert _fingerprint(tmp_path, commented) == base
     no_docstrings = "def step(x, lr=1e-3):\n    return (x - lr * x)  # same tree\n"
     assert _fingerprint(tmp_path, no_docstrings) == base
+    typed = (
+        "def step(x: Tensor, lr: float = 1e-3) -> Tensor:\n    scale: float = lr\n    return x - scale * x\n"
+    )
+    retyped = "def step(x: ndarray, lr: int = 1e-3):\n    scale: object = lr\n    return x - scale * x\n"
+    assert _fingerprint(tmp_path, typed) == _fingerprint(tmp_path, retyped)
 
 
 def test_statements_values_names_and_later_strings_count(tmp_path):

@@ -30,10 +30,14 @@ def sha256_sources(paths: Iterable[Path], root: Path | None = None) -> str:
     return digest.hexdigest()
 
 
+#: Fields of the syntax tree that hold type annotations, which Python does not act on.
+_ANNOTATIONS = frozenset({"annotation", "returns", "type_comment"})
+
+
 def _canonical(node) -> str:
-    """A syntax tree as text: node types and fields, no positions, no docstrings, and no
-    empty fields (newer Pythons add fields such as ``type_params`` that are empty in this
-    code, so the text is the same on Python 3.10 to 3.13)."""
+    """A syntax tree as text: node types and fields, without positions, docstrings, type
+    annotations or empty fields (newer Pythons add fields such as ``type_params`` that
+    are empty in this code, so the text is the same on Python 3.10 to 3.13)."""
     if isinstance(node, ast.AST):
         body = getattr(node, "body", None)
         docstring_holder = isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
@@ -41,7 +45,7 @@ def _canonical(node) -> str:
         for name, value in ast.iter_fields(node):
             if name == "body" and docstring_holder and body and _is_docstring(body[0]):
                 value = body[1:]
-            if value is None or value == []:
+            if value is None or value == [] or name in _ANNOTATIONS:
                 continue
             fields.append(f"{name}={_canonical(value)}")
         return f"{type(node).__name__}({', '.join(fields)})"
@@ -60,8 +64,9 @@ def _is_docstring(statement: ast.stmt) -> bool:
 
 def sha256_code(paths: Iterable[Path]) -> str:
     """SHA-256 over what Python modules do: each file's name and syntax tree, without its
-    docstrings, comments or layout, so editing those changes nothing (a store key made from
-    it keeps every trained model), while any changed statement or value changes it."""
+    docstrings, comments, type annotations or layout, so editing those changes nothing (a
+    store key made from it keeps every trained model), while any changed statement or
+    value changes it."""
     digest = hashlib.sha256()
     for path in paths:
         path = Path(path)

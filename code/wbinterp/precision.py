@@ -17,7 +17,7 @@ import contextlib
 import os
 from functools import cache
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 import torch
 
@@ -32,7 +32,7 @@ def check(precision: str) -> Precision:
     """``precision`` if it is one this package trains in, else one clear ``ValueError``."""
     if precision not in get_args(Precision):
         raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(get_args(Precision))}")
-    return precision
+    return cast(Precision, precision)
 
 
 def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
@@ -66,7 +66,7 @@ def forced() -> Precision | None:
         raise ValueError(
             f"${PRECISION_ENV} is {value!r}; set it to {' or '.join(get_args(Precision))}, or unset it"
         )
-    return value
+    return cast(Precision, value)
 
 
 def preferred(device: torch.device | str = "cpu") -> Precision:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal, get_args
@@ -218,11 +219,12 @@ def train(
         "test_accuracy": [],
         "seconds": [],
     }
-    epochs = range(config.epochs)
+    epochs: Iterable[int] = range(config.epochs)
+    bar = None
     if progress:
         from tqdm import tqdm
 
-        epochs = tqdm(epochs, desc=f"training {config.model.kind}", unit="epoch")
+        epochs = bar = tqdm(epochs, desc=f"training {config.model.kind}", unit="epoch")
     start = time.perf_counter()
     model.train()
     for epoch in epochs:
@@ -250,8 +252,8 @@ def train(
         history["train_loss"].append(running.item() / steps_per_epoch)
         history["test_loss"].append(metrics["loss"])
         history["test_accuracy"].append(metrics["accuracy"])
-        if progress:
-            epochs.set_postfix(acc=f"{metrics['accuracy']:.4f}")
+        if bar is not None:
+            bar.set_postfix(acc=f"{metrics['accuracy']:.4f}")
     seconds = time.perf_counter() - start
     noise.close()
     model.eval()
