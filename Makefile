@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 # Warnings are errors: a failing cell or a broken reference fails the build.
 JB_FLAGS ?= -n -W --keep-going
 
-.PHONY: book book-published book-student test data pdf clean-book clean benchmark browser-check
+.PHONY: book book-published book-student test lint format data pdf clean-book clean benchmark browser-check
 
 $(STAMP): requirements.txt code/pyproject.toml book/_ext/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,21 @@ book-published: $(STAMP)
 book-student: $(STAMP)
 	$(BIN)/python -m wbbook.build --student $(JB_FLAGS)
 
-test: $(STAMP)
-	$(BIN)/ruff check --config code/pyproject.toml code tests benchmarks book/_ext
-	$(BIN)/ruff format --check --config code/pyproject.toml code tests benchmarks book/_ext
+# Static checks: ruff (lint and layout), mypy (types), import-linter (the layers in
+# code/pyproject.toml). All configured in code/pyproject.toml.
+LINTED := code tests benchmarks book/_ext
+lint: $(STAMP)
+	$(BIN)/ruff check --config code/pyproject.toml $(LINTED)
+	$(BIN)/ruff format --check --config code/pyproject.toml $(LINTED)
+	$(BIN)/mypy --config-file code/pyproject.toml code/wbinterp book/_ext/wbbook
+	$(BIN)/lint-imports --config code/pyproject.toml
+
+# Fix what ruff can fix, and lay the code out as ruff formats it.
+format: $(STAMP)
+	$(BIN)/ruff check --fix --config code/pyproject.toml $(LINTED)
+	$(BIN)/ruff format --config code/pyproject.toml $(LINTED)
+
+test: lint
 	$(BIN)/python -m pytest
 
 # Load every page of the built site in headless Chromium (Debian's chromium package).

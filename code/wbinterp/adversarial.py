@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 
 from .bilinear import Spectrum, check_shape, spectrum, tie_aware_hits
+from .models import BilinearMLP
 
 
 def orient(spec: Spectrum, reference: torch.Tensor) -> Spectrum:
@@ -41,7 +42,7 @@ def orient(spec: Spectrum, reference: torch.Tensor) -> Spectrum:
 
 
 @torch.no_grad()
-def oriented_spectrum(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> Spectrum:
+def oriented_spectrum(model: BilinearMLP, images: torch.Tensor, labels: torch.Tensor) -> Spectrum:
     """A bilinear model's hidden-space spectrum, each eigenvector of class ``c`` pointing
     toward the mean embedding ``W_e x̄_c`` of the images of class ``c`` (the masks' sign rule)."""
     spec = spectrum(model.interaction_matrices(), w_e=model.w_e)
@@ -129,7 +130,7 @@ def _masked_logits(model: torch.nn.Module, images: torch.Tensor):
     ``(L + s l) ⊙ (R + s r) = L⊙R + s (L⊙r + l⊙R) + s² l⊙r``. The three coefficients
     are computed once per mask, and each strength costs only their weighted sum.
     """
-    if not hasattr(model, "w_l"):
+    if not isinstance(model, BilinearMLP):
         return lambda mask, scales: [model(images + s * mask) for s in scales]
     h = model.embed(images)
     left, right = h @ model.w_l.T, h @ model.w_r.T

@@ -14,9 +14,12 @@ The third-order tensor ``B`` (``d × n × n``) is never needed for the analyses;
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
+
+if TYPE_CHECKING:
+    from .models import BilinearMLP
 
 
 def check_shape(name: str, t: torch.Tensor, shape: tuple) -> None:
@@ -91,7 +94,7 @@ def input_forms(
     """
     if (b_l is None) != (b_r is None):
         raise ValueError("pass both biases b_l and b_r, or neither")
-    if b_l is None:
+    if b_l is None or b_r is None:
         return to_input_basis(interaction_matrices(w_l, w_r, w_u), w_e)
     q = interaction_matrices(fold_bias(w_l, b_l), fold_bias(w_r, b_r), w_u)
     embed = torch.zeros(w_e.shape[0] + 1, w_e.shape[1] + 1, dtype=w_e.dtype)
@@ -99,7 +102,7 @@ def input_forms(
     return to_input_basis(q, embed)
 
 
-def model_input_forms(model: torch.nn.Module) -> torch.Tensor:
+def model_input_forms(model: BilinearMLP) -> torch.Tensor:
     """:func:`input_forms` of a :class:`wbinterp.models.BilinearMLP`, biases included if it has them."""
     biases = (model.b_l, model.b_r) if model.config.bias else (None, None)
     return input_forms(model.w_e, model.w_l, model.w_r, model.w_u, *biases)
@@ -203,7 +206,7 @@ def truncation_accuracy(
     if any(not 0 <= k <= n for k in ks):
         raise ValueError(f"every k must be between 0 and {n}, got {ks}")
     values, vectors = by_magnitude(spec)
-    correct = {k: 0 for k in ks}
+    correct = {k: 0.0 for k in ks}
     for start in range(0, h.shape[0], batch_size):
         hb, yb = h[start : start + batch_size], labels[start : start + batch_size]
         contributions = torch.einsum("cin,bn->bci", vectors, hb).square() * values

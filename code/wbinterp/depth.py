@@ -97,13 +97,15 @@ def composed_logits(
             values = (proj.square() * forms_values[..., :m]).sum(-1)
         return values + h0 @ directions.T if residual else values
 
-    logits = []
+    per_class = []
     for c in range(top.values.shape[0]):
         v = top.vectors[c, :k]
-        lower_c = (None, None) if m is None else (lower.values[c, :k], lower.vectors[c, :k])
-        s = read(*lower_c, v)  # (batch, k): v_cj · h¹
-        logits.append((s.square() * top.values[c, :k]).sum(-1))
-    logits = torch.stack(logits, dim=-1)
+        if m is None or lower is None:
+            s = read(None, None, v)  # (batch, k): v_cj · h¹
+        else:
+            s = read(lower.values[c, :k], lower.vectors[c, :k], v)
+        per_class.append((s.square() * top.values[c, :k]).sum(-1))
+    logits = torch.stack(per_class, dim=-1)
     if residual:  # the path that skips the second layer: u_c · h¹
         if m is None:
             logits = logits + model.streams(x)[1] @ model.w_u.T

@@ -25,7 +25,7 @@ def smallest_text(fig: Figure, column_inches: float = COLUMN_INCHES) -> float:
     """The size, in points, of the smallest text drawn in ``fig`` as a reader sees it when
     the saved figure (cropped to its drawn content) is scaled down to the column's width."""
     fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg canvases have one
     sizes: list[float] = []
     draw_text = renderer.draw_text
 
@@ -399,9 +399,9 @@ def budget_curves(
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, (x, y) in series.items():
         ax.plot(x, y, **{"marker": "o", "markersize": 3, **styles.get(name, {})}, label=name)
-    for name, y in (baselines or {}).items():
+    for name, level in (baselines or {}).items():
         ax.axhline(
-            y, **{"linestyle": "--", "linewidth": 1, "color": "gray", **styles.get(name, {})}, label=name
+            level, **{"linestyle": "--", "linewidth": 1, "color": "gray", **styles.get(name, {})}, label=name
         )
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     if logx:
@@ -434,8 +434,10 @@ def explanation_rows(
     fig = plt.figure(
         figsize=(size * sum(widths) + 0.3 * len(groups), size * m * 1.3 + 0.4), layout="constrained"
     )
-    subfigs = np.atleast_1d(fig.subfigures(1, len(widths), width_ratios=widths, wspace=0.02))
-    panels = [("input", digit_arr[:, None], [[t] for t in digit_titles], True)]
+    subfigs = np.atleast_1d(fig.subfigures(1, len(widths), width_ratios=widths, wspace=0.02))  # type: ignore[arg-type]
+    panels: list[tuple[str, np.ndarray, Sequence[Sequence[str]], bool]] = [
+        ("input", digit_arr[:, None], [[t] for t in digit_titles], True)
+    ]
     panels += [
         (label, _as_images(np.asarray(pics).reshape(-1, 784)).reshape(m, -1, 28, 28), titles, False)
         for label, pics, titles in groups

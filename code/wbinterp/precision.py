@@ -28,7 +28,7 @@ PRECISION_ENV = "WBINTERP_PRECISION"
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
-def check(precision: str) -> Precision:
+def check(precision: object) -> Precision:
     """``precision`` if it is one this package trains in, else one clear ``ValueError``."""
     if precision not in get_args(Precision):
         raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(get_args(Precision))}")

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import precision as precision_mod
+from .models import ReLUMLP
 from .train import TrainResult
 
 Activation = Literal["relu", "topk"]
@@ -192,6 +193,8 @@ class SparseCoder(nn.Module):
     """``ŷ = W_dec σ(W_enc (x − b_pre) + b_enc) + b_dec``: a transcoder, or an SAE when it
     is trained to reconstruct its input."""
 
+    b_pre: torch.Tensor  # a buffer: ``(d_in,)``, subtracted before encoding
+
     def __init__(
         self, config: SparseConfig, b_pre: torch.Tensor | None = None, b_dec: torch.Tensor | None = None
     ) -> None:
@@ -231,7 +234,7 @@ class SparseCoder(nn.Module):
     def normalize_decoder(self) -> None:
         """Rescale decoder columns to unit norm."""
         # the sum of squares down each column is five times faster here than norm(dim=0)
-        self.w_dec /= self.w_dec.square().sum(0, keepdim=True).sqrt().clamp_min(1e-8)
+        self.w_dec.div_(self.w_dec.square().sum(0, keepdim=True).sqrt().clamp_min(1e-8))
 
     @torch.no_grad()
     def project_decoder_grad(self) -> None:
@@ -420,7 +423,7 @@ def best_rescaling(coder: SparseCoder, inputs: torch.Tensor, targets: torch.Tens
 @torch.no_grad()
 def evaluate_transcoder(
     transcoder: SparseCoder,
-    mlp: nn.Module,
+    mlp: ReLUMLP,
     images: torch.Tensor,
     labels: torch.Tensor,
     mean_hidden: torch.Tensor | None = None,

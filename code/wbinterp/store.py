@@ -217,7 +217,14 @@ def load(folder: Path, key: str | None = None, config: Config | None = None) -> 
     except ValueError as err:
         raise StoreError(f"{folder}: {err}") from None
     return Stored(
-        model, history, seconds, precision, saved_config, True, folder, str(training.get("key", ""))
+        model,
+        history,
+        seconds,
+        precision_mod.check(precision),
+        saved_config,
+        True,
+        folder,
+        str(training.get("key", "")),
     )
 
 
@@ -284,6 +291,16 @@ def _plan(config: Config) -> tuple[dict, TrainConfig | None, tuple, str]:
     return payload, base, _SAE_SOURCES, f"sae-{config.source}{config.sparse.n_features}"
 
 
+def _classifier(config: Config) -> TrainConfig:
+    """The classifier ``config`` trains, or the one its sparse coder is trained on."""
+    base = _plan(config)[1]
+    if base is not None:
+        return base
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"{type(config).__name__} names no classifier")
+    return config
+
+
 def store_key(
     config: Config, data_checksum: str, precision: precision_mod.Precision, code: str | None = None
 ) -> str:
@@ -301,9 +318,9 @@ def store_key(
 
 def locate(config: Config, data_checksum: str, precision: precision_mod.Precision) -> tuple[str, str]:
     """The store folder's name for ``config`` trained in ``precision``, and its store key."""
-    _, base, _, stem = _plan(config)
+    stem = _plan(config)[3]
     key = store_key(config, data_checksum, precision)
-    return f"{(base or config).dataset}-{stem}-{key[:16]}", key
+    return f"{_classifier(config).dataset}-{stem}-{key[:16]}", key
 
 
 def preset_folders(precision: precision_mod.Precision | None = None) -> dict[str, str]:
@@ -315,7 +332,7 @@ def preset_folders(precision: precision_mod.Precision | None = None) -> dict[str
     checksums: dict[str, str] = {}
     folders = {}
     for name, config in presets.PRESETS.items():
-        dataset = (_plan(config)[1] or config).dataset
+        dataset = _classifier(config).dataset
         if dataset not in checksums:
             checksums[dataset] = data_mod.load(dataset).checksum
         folders[name] = locate(config, checksums[dataset], precision)[0]
@@ -328,11 +345,10 @@ def _current_key(folder: Path, checksums: dict[str, str], name: str | None = Non
     ``name`` (default: the folder's own name)."""
     try:
         config = config_from_dict(json.loads((folder / CONFIG).read_text()))
-        base = _plan(config)[1]
+        dataset = _classifier(config).dataset
         precision = precision_mod.check(json.loads((folder / TRAINING).read_text()).get("precision"))
     except (OSError, ValueError, TypeError, AttributeError) as err:
         raise StoreError(f"{folder.name} has no usable config or training record ({err})") from None
-    dataset = (base or config).dataset
     if dataset not in checksums:
         checksums[dataset] = data_mod.load(dataset).checksum
     name = name or folder.name
@@ -394,7 +410,7 @@ def fetch_all(root: Path | None = None) -> tuple[int, list[str]]:
     return stored, refused
 
 
-def sae_training_data(config: SaeConfig, model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+def sae_training_data(config: SaeConfig, model: models.BilinearMLP, images: torch.Tensor) -> torch.Tensor:
     """What the SAE of ``config`` is trained on, ``(n, d)``: layer outputs, or unit pair outputs."""
     with torch.no_grad():
         if config.source == "outputs":
@@ -410,14 +426,16 @@ def _train(
     progress: bool,
 ) -> TrainResult:
     device = train_mod.default_device()
-    if base_model is None:
-        return train_mod.train(config, dataset, device, progress=progress, precision=precision)
     images = dataset.train.images
+    if isinstance(config, TrainConfig):
+        return train_mod.train(config, dataset, device, progress=progress, precision=precision)
     with torch.no_grad():
-        if isinstance(config, TranscoderConfig):
+        if isinstance(config, TranscoderConfig) and isinstance(base_model, models.ReLUMLP):
             inputs, targets = images, base_model.hidden(images)
-        else:
+        elif isinstance(config, SaeConfig) and isinstance(base_model, models.BilinearMLP):
             inputs = targets = sae_training_data(config, base_model, images)
+        else:
+            raise TypeError(f"a {type(config).__name__} cannot be trained on {type(base_model).__name__}")
     return sparse.train_sparse(config.sparse, inputs, targets, device, precision=precision)
 
 
@@ -444,7 +462,11 @@ def fetch(config: Config, key: str, folder: Path) -> Stored | None:
 
 
 def _precisions(
-    config: Config, base: TrainConfig | None, root: Path, dataset: data_mod.Dataset, asked: str | None
+    config: Config,
+    base: TrainConfig | None,
+    root: Path,
+    dataset: data_mod.Dataset,
+    asked: precision_mod.Precision | None,
 ) -> tuple[list[precision_mod.Precision], Stored | None]:
     """The precisions in which a copy of ``config`` is acceptable, the first the one to
     train in, and the base model a sparse coder is trained on."""
@@ -483,7 +505,7 @@ def load_or_train(
     if isinstance(config, str):
         config = presets.get(config)
     base = _plan(config)[1]
-    dataset_name = (base or config).dataset
+    dataset_name = _classifier(config).dataset
     dataset = dataset if dataset is not None else data_mod.load(dataset_name)
     if dataset.name != dataset_name:
         raise ValueError(f"config wants dataset {dataset_name!r} but got {dataset.name!r}")

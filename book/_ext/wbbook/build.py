@@ -201,7 +201,7 @@ def figure_text_sizes(site: Path) -> dict[tuple[str, str], float]:
             if not image.is_file():
                 continue
             with Image.open(image) as png:
-                size = png.text.get(TEXT_SIZE_KEY)
+                size = png.text.get(TEXT_SIZE_KEY)  # type: ignore[attr-defined]  # a PNG's text chunks
             if size is not None:
                 sizes[(str(page.relative_to(site)), image.name)] = float(size)
     return sizes
@@ -333,8 +333,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     if status == 0 and edition == "pdf":
         site = out / builder
-        page = single_page(site, root / "_toc.yml")
-        pdf = print_pdf(site, root / "_build" / "pdf" / "book.pdf", page=page.name)
+        whole = single_page(site, root / "_toc.yml")
+        pdf = print_pdf(site, root / "_build" / "pdf" / "book.pdf", page=whole.name)
         pages = pdf_page_count(pdf)
         print(f"wbbook.build: wrote {pdf.relative_to(root)} ({pages} pages)", flush=True)
         if pages < MIN_PDF_PAGES:

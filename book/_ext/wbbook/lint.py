@@ -20,7 +20,8 @@ HIDDEN_TAGS = {"remove-cell", "remove-input"}
 def _defined_and_used(source: str) -> tuple[set[str], set[str]]:
     """Names a cell binds (assignments, imports, defs, loop and function arguments) and uses."""
     tree = ast.parse(source)
-    defined, used = set(), set()
+    defined: set[str] = set()
+    used: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             (used if isinstance(node.ctx, ast.Load) else defined).add(node.id)
