@@ -126,3 +126,32 @@ def test_chance_cosine_is_the_mean_absolute_cosine_of_random_directions():
     assert controls.chance_cosine(784) == pytest.approx(math.sqrt(2 / (math.pi * 784)), rel=0.01)
     with pytest.raises(ValueError):
         controls.chance_cosine(1)
+
+
+def test_nearest_rows_finds_each_rows_own_example_across_chunks():
+    g = torch.Generator().manual_seed(0)
+    pool = torch.randn(50, 8, generator=g)
+    pick = torch.tensor([3, 49, 0, 17, 17])
+    queries = 2.5 * pool[pick] + 1e-4 * torch.randn(5, 8, generator=g)  # scale does not matter
+    for chunk in (1, 7, 64):
+        assert torch.equal(controls.nearest_rows(queries, pool, chunk=chunk), pick)
+    with pytest.raises(ValueError, match="pool"):
+        controls.nearest_rows(queries, torch.randn(4, 9))
+    with pytest.raises(ValueError, match="chunk"):
+        controls.nearest_rows(queries, pool, chunk=0)
+
+
+def test_same_class_cosine_is_the_median_over_the_other_starts_of_the_class():
+    e = torch.eye(4, dtype=torch.float64)
+    starts = torch.stack([e[0], e[1], e[2], e[3]])
+    rows = torch.stack([e[0] + e[1], e[1], 3 * e[2], e[3]])  # row 0 leans to start 1
+    classes = torch.tensor([5, 5, 5, 7])
+    got = controls.same_class_cosine(rows, starts, classes)
+    # row 0 against starts 1 and 2: cos 1/√2 and 0, lower middle 0; row 1 against 0 and 2: 0
+    assert got[0].item() == pytest.approx(0.0) and got[1].item() == pytest.approx(0.0)
+    assert got[2].item() == pytest.approx(0.0)
+    assert math.isnan(got[3].item())  # no other start of class 7
+    two = controls.same_class_cosine(rows[:2], starts[:2], classes[:2])
+    assert two[0].item() == pytest.approx(1 / math.sqrt(2))  # its one classmate
+    with pytest.raises(ValueError, match="classes"):
+        controls.same_class_cosine(rows, starts, classes[:3])

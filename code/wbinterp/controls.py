@@ -19,6 +19,9 @@ guards.
 * :func:`pca_directions`, :func:`random_span_directions`: subspaces found from the data
   alone, or drawn blindly inside its span.
 * :func:`chance_cosine`: the mean ``|cos|`` of two random directions.
+* :func:`nearest_rows`, :func:`same_class_cosine`: which example each row is closest to,
+  and how close a learned row stays to the *other* starts of its class, the control of
+  "a row stays close to its own start".
 """
 
 from __future__ import annotations
@@ -151,3 +154,42 @@ def chance_cosine(d: int) -> float:
     if not (isinstance(d, int) and d >= 2):
         raise ValueError(f"d must be an integer of at least 2, got {d!r}")
     return math.exp(math.lgamma(d / 2) - math.lgamma((d + 1) / 2)) / math.sqrt(math.pi)
+
+
+def nearest_rows(queries: torch.Tensor, pool: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+    """``(F,)`` long: for each row of ``queries`` ``(F, d)``, the index of the row of
+    ``pool`` ``(n, d)`` with the largest cosine (``chunk`` pool rows at a time, so the
+    ``F × n`` similarities are never held at once)."""
+    check_shape("queries", queries, (None, None))
+    check_shape("pool", pool, (None, queries.shape[1]))
+    if pool.shape[0] == 0 or chunk < 1:
+        raise ValueError(f"need a non-empty pool and chunk >= 1, got {pool.shape[0]} rows, chunk {chunk}")
+    unit = torch.nn.functional.normalize(queries.float(), dim=1)
+    best = torch.full((queries.shape[0],), -math.inf)
+    index = torch.zeros(queries.shape[0], dtype=torch.long)
+    for lo in range(0, pool.shape[0], chunk):
+        sims = unit @ torch.nn.functional.normalize(pool[lo : lo + chunk].float(), dim=1).T
+        value, where = sims.max(1)
+        better = value > best
+        best = torch.where(better, value, best)
+        index = torch.where(better, where + lo, index)
+    return index
+
+
+def same_class_cosine(rows: torch.Tensor, starts: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+    """``(F,)``: for each learned row ``i`` of ``rows`` ``(F, d)``, the median cosine with
+    the starting rows ``starts`` ``(F, d)`` of the *other* features whose start has the
+    same class (``classes`` ``(F,)``; the lower middle value for an even count, as
+    ``torch.median``); NaN where no other feature shares it.
+
+    Set beside ``cos(rows[i], starts[i])``: a row that kept only "a digit of its class"
+    would be as close to those as to its own start."""
+    check_shape("rows", rows, (None, None))
+    check_shape("starts", starts, tuple(rows.shape))
+    if not isinstance(classes, torch.Tensor) or classes.shape != (rows.shape[0],):
+        raise ValueError(f"classes must be a tensor of shape ({rows.shape[0]},)")
+    unit = torch.nn.functional.normalize(rows.double(), dim=1)
+    sims = unit @ torch.nn.functional.normalize(starts.double(), dim=1).T
+    same = classes[:, None] == classes[None, :]
+    same.fill_diagonal_(False)
+    return sims.masked_fill(~same, math.nan).nanmedian(1).values
