@@ -53,3 +53,21 @@ def test_diagrams_are_legible_at_the_column():
     for fig in (plotting.layer_diagram(), plotting.architecture_diagram()):
         assert plotting.smallest_text(fig) >= 9.0
     plt.close("all")
+
+
+@pytest.mark.parametrize("below", [False, True])
+def test_curves_can_put_the_legend_under_the_axes_and_stay_legible(below):
+    fig = plotting.curves(
+        [0, 1, 2, 4],
+        {"first": [1, 2, 3, 4], "second": [4, 3, 2, 1], "third": [2, 2, 2, 2]},
+        xlabel="n",
+        ylabel="accuracy",
+        logx=True,
+        legend_below=below,
+    )
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    legend, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert (legend.y1 <= frame.y0) == below  # wholly under the axes only when asked
+    assert plotting.smallest_text(fig) >= 9.0
+    plt.close(fig)

@@ -129,8 +129,10 @@ def curves(
     logx: bool = False,
     reference: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None,
     ax=None,
+    legend_below: bool = False,
 ) -> Figure:
-    """Lines of ``ys`` against ``x``; ``reference`` adds quoted numbers as markers."""
+    """Lines of ``ys`` against ``x``; ``reference`` adds quoted numbers as markers.
+    ``legend_below`` puts the legend under the axes, for lines that leave no corner free."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 3.8))
     for name, y in ys.items():
         ax.plot(x, y, marker="o", markersize=3, label=name)
@@ -140,7 +142,10 @@ def curves(
     if logx:
         ax.set_xscale("symlog", linthresh=1)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
+    if legend_below:
+        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    else:
+        ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
