@@ -141,7 +141,7 @@ def whole_call(name: str, epochs: int, precision: str) -> dict:
     dataset = data.load("mnist")
     if hasattr(config, "sparse"):
         sparse_config = config.sparse.with_(epochs=epochs)
-        mlp = store.load_or_train(config.mlp, dataset=dataset).model  # its precision does not matter here
+        mlp = store.load_or_train(config.base, dataset=dataset).model  # its precision does not matter here
         with torch.no_grad():
             inputs, targets = dataset.train.images, mlp.hidden(dataset.train.images)
         start = time.perf_counter()

@@ -71,3 +71,16 @@ def test_curves_can_put_the_legend_under_the_axes_and_stay_legible(below):
     assert (legend.y1 <= frame.y0) == below  # wholly under the axes only when asked
     assert plotting.smallest_text(fig) >= 9.0
     plt.close(fig)
+
+
+def test_histograms_show_each_population_as_shares_of_itself():
+    fig = plotting.histograms(
+        {"many": np.repeat(np.arange(10) / 10 + 0.05, 100), "few": [0.05, 0.15, 0.95]},
+        bins=np.linspace(0, 1, 11),
+        xlabel="selectivity",
+    )
+    heights = [patch.get_path().vertices[:, 1].max() for patch in fig.axes[0].patches]
+    np.testing.assert_allclose(heights, [0.1, 1 / 3])  # 100 of 1000 per bin; 1 of 3
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["many", "few"]
+    assert plotting.smallest_text(fig) >= 9.0
+    plt.close(fig)

@@ -115,12 +115,6 @@ def test_bad_configs_and_inputs():
         SMALL.with_(k=0)
     with pytest.raises(ValueError, match="lr > 0"):
         SMALL.with_(lr=0.0)
-    with pytest.raises(ValueError, match=r"SAE source must be one of \('outputs', 'pairs'\)"):
-        sparse.SaeConfig("book", "images", SMALL.with_(d_in=12))
-    with pytest.raises(ValueError, match="need d_in == d_out"):
-        sparse.SaeConfig("book", "outputs", SMALL)
-    with pytest.raises(ValueError, match="needs n_pairs >= 1"):
-        sparse.SaeConfig("book", "pairs", SMALL.with_(d_in=12))
     with pytest.raises(ValueError, match=r"inputs must be \(n, 20\) and targets \(n, 12\)"):
         sparse.train_sparse(SMALL, torch.randn(10, 20), torch.randn(10, 11))
 

@@ -14,10 +14,13 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from wbinterp import data, precision, presets, store
+from wbinterp import data, kinds, precision, presets, store
 from wbinterp.__main__ import main
+from wbinterp.kinds.sae import SaeConfig
+from wbinterp.kinds.skip_transcoder import SkipTranscoderConfig
+from wbinterp.kinds.transcoder import TranscoderConfig
 from wbinterp.models import ModelConfig
-from wbinterp.sparse import SaeConfig, SparseCoder, SparseConfig, TranscoderConfig
+from wbinterp.sparse import SparseConfig
 from wbinterp.train import TrainConfig
 
 from .conftest import make_raw_files
@@ -47,9 +50,10 @@ def tiny_presets(monkeypatch):
         "tiny": TINY,
         "tiny-relu": TINY_RELU,
         "tiny-deep": TINY_DEEP,
-        "tiny-transcoder": TranscoderConfig("tiny-relu", TINY_TRANSCODER),
-        "tiny-sae": SaeConfig("tiny", "outputs", TINY_SAE),
-        "tiny-sae-pairs": SaeConfig("tiny", "pairs", TINY_SAE, n_pairs=100),
+        "tiny-transcoder": TranscoderConfig(TINY_RELU, TINY_TRANSCODER),
+        "tiny-sae": SaeConfig(TINY, "outputs", TINY_SAE),
+        "tiny-sae-pairs": SaeConfig(TINY, "pairs", TINY_SAE, n_pairs=100),
+        "tiny-skip": SkipTranscoderConfig(TINY_RELU, TINY_TRANSCODER),
     }
     for name, config in tiny.items():
         monkeypatch.setitem(presets.PRESETS, name, config)
@@ -159,24 +163,29 @@ def _reworded(source: str) -> str:
     return text.replace("\ndef ", "\n# a comment\n\n\ndef ")
 
 
-def _keys(monkeypatch, sources: dict[str, Path]) -> dict[str, str]:
-    classifier = tuple(sources[n] for n in ("models.py", "train.py", "precision.py"))
-    monkeypatch.setattr(store, "_CLASSIFIER_SOURCES", classifier)
-    monkeypatch.setattr(store, "_SPARSE_SOURCES", (*classifier, sources["sparse.py"]))
-    monkeypatch.setattr(store, "_SAE_SOURCES", (*classifier, sources["sparse.py"], sources["pairs.py"]))
+#: Each registered kind's sources, as the package has them.
+_SOURCES = {type(kinds.named(name)): type(kinds.named(name)).sources for name in kinds.names()}
+
+
+def _keys(monkeypatch, moved: dict[str, Path]) -> dict[str, str]:
+    """Every preset's key, with each kind's sources read from ``moved`` where it has them."""
+    for kind, sources in _SOURCES.items():
+        monkeypatch.setattr(kind, "sources", tuple(str(moved.get(s, s)) for s in sources))
     return {name: store.store_key(c, "data", "float32") for name, c in presets.PRESETS.items()}
 
 
 def test_docstring_and_comment_edits_keep_every_key_and_a_statement_changes_them(tmp_path, monkeypatch):
-    package = Path(store.__file__).parent
-    names = ("models.py", "train.py", "precision.py", "sparse.py", "pairs.py")
-    original = _keys(monkeypatch, {n: package / n for n in names})
+    sources = sorted({s for kind_sources in _SOURCES.values() for s in kind_sources})
+    assert {Path(s).name for s in sources} >= {"models.py", "train.py", "sparse.py", "pairs.py", "sae.py"}
+    original = _keys(monkeypatch, {})
     edited = {}
-    for n in names:
-        (tmp_path / n).write_text(_reworded((package / n).read_text()))
-        edited[n] = tmp_path / n
+    for i, s in enumerate(sources):
+        copy = tmp_path / str(i) / Path(s).name  # the file's name enters the key
+        copy.parent.mkdir()
+        copy.write_text(_reworded(Path(s).read_text()))
+        edited[s] = copy
     assert _keys(monkeypatch, edited) == original
-    train_py = edited["train.py"]
+    train_py = next(copy for s, copy in edited.items() if Path(s).name == "train.py")
     train_py.write_text(train_py.read_text() + "\n_ONE_MORE_STATEMENT = 1\n")
     changed = _keys(monkeypatch, edited)
     assert all(changed[name] != original[name] for name in original)
@@ -216,7 +225,7 @@ def test_a_config_of_another_kind_is_refused(root, toy_data):
     (first.path / store.CONFIG).write_text(json.dumps({"kind": "gpt"}))
     with pytest.raises(store.StoreError, match="unknown kind 'gpt'"):
         store.load(first.path)
-    (first.path / store.CONFIG).write_text(json.dumps(store.config_dict(TINY.with_(d_hidden=9))))
+    (first.path / store.CONFIG).write_text(json.dumps(kinds.to_dict(TINY.with_(d_hidden=9))))
     with pytest.raises(store.StoreError, match="weights do not match the model"):
         store.load(first.path)
     (first.path / store.CONFIG).unlink()
@@ -230,7 +239,7 @@ def test_dataset_must_match_config(root, toy_data):
 
 
 @pytest.mark.parametrize(
-    "name", ["tiny", "tiny-relu", "tiny-deep", "tiny-transcoder", "tiny-sae", "tiny-sae-pairs"]
+    "name", ["tiny", "tiny-relu", "tiny-deep", "tiny-transcoder", "tiny-sae", "tiny-sae-pairs", "tiny-skip"]
 )
 def test_cli_train_then_load_gives_the_same_outputs(name, tmp_path, monkeypatch, toy_data, tiny_presets):
     monkeypatch.setattr(store.data_mod, "load", lambda dataset: toy_data)
@@ -244,7 +253,7 @@ def test_cli_train_then_load_gives_the_same_outputs(name, tmp_path, monkeypatch,
     stored = store.load_or_train(name, dataset=toy_data)
     assert stored.from_store
     x = toy_data.test.images
-    if isinstance(loaded.model, SparseCoder):
+    if hasattr(loaded.config, "sparse"):
         x = x if loaded.config.sparse.d_in == 784 else torch.randn(16, loaded.config.sparse.d_in)
         torch.testing.assert_close(loaded.model(x).output, stored.model(x).output, rtol=0, atol=0)
     else:
@@ -253,7 +262,7 @@ def test_cli_train_then_load_gives_the_same_outputs(name, tmp_path, monkeypatch,
 
 def test_every_preset_validates_and_has_a_key():
     for name, config in presets.PRESETS.items():
-        assert store.config_from_dict(json.loads(json.dumps(store.config_dict(config)))) == config, name
+        assert store.config_from_dict(json.loads(json.dumps(kinds.to_dict(config)))) == config, name
         keys = {store.store_key(config, "data", p) for p in ("float32", "bfloat16")}
         assert len(keys) == 2 and all(len(k) == 64 for k in keys)
 

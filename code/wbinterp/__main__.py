@@ -14,33 +14,11 @@ import sys
 from pathlib import Path
 from typing import get_args
 
-from . import data, files, precision, presets, published, store
-from .sparse import SaeConfig, TranscoderConfig
+from . import data, files, kinds, precision, presets, published, store
 
 
 class UsageError(Exception):
     """A mistake in what the user asked for; its message says how to fix it."""
-
-
-def _describe(config: presets.Config) -> str:
-    if isinstance(config, TranscoderConfig):
-        c = config.sparse
-        sparsity = f"k={c.k}" if c.activation == "topk" else f"l1={c.l1_coefficient:g}"
-        return (
-            f"{c.d_in}->{c.n_features}->{c.d_out} of MLP '{config.mlp}' "
-            f"activation={c.activation} {sparsity} epochs={c.epochs}"
-        )
-    if isinstance(config, SaeConfig):
-        c = config.sparse
-        return (
-            f"{c.d_in}->{c.n_features}->{c.d_out} of bilinear '{config.model}' "
-            f"on {config.source} activation={c.activation} k={c.k} epochs={c.epochs}"
-        )
-    return (
-        f"d={config.model.d_hidden:<4d} epochs={config.epochs:<3d} batch={config.batch_size:<5d} "
-        f"lr={config.lr:g} wd={config.weight_decay:g} noise={config.input_noise:g} "
-        f"dataset={config.dataset}"
-    )
 
 
 def _presets(args: argparse.Namespace) -> int:
@@ -49,7 +27,7 @@ def _presets(args: argparse.Namespace) -> int:
             print(f"{name:16s} {folder}")
         return 0
     for name, config in presets.PRESETS.items():
-        print(f"{name:16s} {config.kind:10s} {_describe(config)}")
+        print(f"{name:16s} {config.kind:10s} {kinds.of(config).describe(config)}")
     return 0
 
 

@@ -62,7 +62,7 @@ def _is_docstring(statement: ast.stmt) -> bool:
     )
 
 
-def sha256_code(paths: Iterable[Path]) -> str:
+def sha256_code(paths: Iterable[str | Path]) -> str:
     """SHA-256 over what Python modules do: each file's name and syntax tree, without its
     docstrings, comments, type annotations or layout, so editing those changes nothing (a
     store key made from it keeps every trained model), while any changed statement or

@@ -356,6 +356,25 @@ def histogram(
     return fig
 
 
+def histograms(
+    series: dict[str, Sequence[float]], bins, xlabel: str, title: str = "", logx: bool = False
+) -> Figure:
+    """Outlined histograms of several populations on one axis, each as the share of its
+    own members per bin (so populations of different sizes compare)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    for name, population in series.items():
+        values = np.asarray(population, dtype=np.float64)
+        weights = np.full(len(values), 1.0 / max(len(values), 1))
+        ax.hist(values, bins=bins, weights=weights, histtype="step", linewidth=1.8, label=name)
+    ax.set(xlabel=xlabel, ylabel="share of each population", title=title)
+    if logx:
+        ax.set_xscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def scatter_by_class(points, labels, class_names: Sequence[str], title: str = "") -> Figure:
     """2-D points coloured by class (for t-SNE maps)."""
     pts, lab = np.asarray(points), np.asarray(labels)
@@ -472,14 +491,18 @@ def scatter(
     ylabel: str,
     title: str = "",
     diagonal: bool = False,
+    logx: bool = False,
 ) -> Figure:
-    """Point clouds ``name -> (x, y)`` on one axis; ``diagonal`` draws ``y = x``."""
+    """Point clouds ``name -> (x, y)`` on one axis; ``diagonal`` draws ``y = x``, ``logx``
+    puts x on a log scale."""
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     for name, (x, y) in series.items():
         ax.scatter(np.asarray(x), np.asarray(y), s=3, alpha=0.4, label=name, rasterized=True)
     if diagonal:
         lo, hi = ax.get_xlim()
         ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8, linestyle="--", label="y = x")
+    if logx:
+        ax.set_xscale("log")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9, markerscale=4)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Literal, NamedTuple, get_args
 
 import torch
@@ -33,7 +33,6 @@ from .train import TrainResult
 
 Activation = Literal["relu", "topk"]
 Init = Literal["examples", "random"]
-SaeSource = Literal["outputs", "pairs"]
 
 
 @dataclass(frozen=True)
@@ -105,79 +104,10 @@ class SparseConfig:
         return replace(self, **changes)
 
 
-def _with_sparse(config, changes: dict):
-    """``config`` with some fields changed, those of its :class:`SparseConfig` given by name too."""
-    own = {f.name for f in fields(config)}
-    sparse_changes = {k: changes.pop(k) for k in list(changes) if k not in own}
-    return replace(config, sparse=config.sparse.with_(**sparse_changes), **changes)
-
-
-@dataclass(frozen=True)
-class TranscoderConfig:
-    """A transcoder of the hidden layer of the ReLU MLP that preset ``mlp`` trains."""
-
-    mlp: str
-    """Name of the MLP's preset (its config, not its name, enters the store key)."""
-    sparse: SparseConfig
-    """The transcoder's architecture and training."""
-
-    kind = "transcoder"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.sparse, SparseConfig):
-            raise TypeError(f"sparse must be a SparseConfig, got {type(self.sparse).__name__}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TranscoderConfig:
-        return cls(d["mlp"], SparseConfig(**d["sparse"]))
-
-    def with_(self, **changes) -> TranscoderConfig:
-        """A copy with some fields changed; the sparse config's fields may be given by name."""
-        return _with_sparse(self, changes)
-
-
-@dataclass(frozen=True)
-class SaeConfig:
-    """A sparse autoencoder on the outputs of a bilinear model's layer (before its head)."""
-
-    model: str
-    """Name of the bilinear model's preset."""
-    source: SaeSource
-    """``"outputs"``: the layer's outputs ``g(W_e x)`` on the training images;
-    ``"pairs"``: unit input-pair outputs ``g_ij`` over pixel pairs, from the weights alone."""
-    sparse: SparseConfig
-    """The SAE's architecture and training (``d_in == d_out`` = the model's width)."""
-    n_pairs: int = 0
-    """For ``"pairs"``: how many pixel pairs to sample (the seed is ``sparse.seed``)."""
-
-    kind = "sae"
-
-    def __post_init__(self) -> None:
-        if self.source not in get_args(SaeSource):
-            raise ValueError(f"SAE source must be one of {get_args(SaeSource)}, got {self.source!r}")
-        if not isinstance(self.sparse, SparseConfig):
-            raise TypeError(f"sparse must be a SparseConfig, got {type(self.sparse).__name__}")
-        if self.sparse.d_in != self.sparse.d_out:
-            raise ValueError(
-                f"an SAE reconstructs its input: need d_in == d_out, got "
-                f"{self.sparse.d_in} and {self.sparse.d_out}"
-            )
-        if self.source == "pairs" and self.n_pairs < 1:
-            raise ValueError(f"an SAE on input pairs needs n_pairs >= 1, got {self.n_pairs}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> SaeConfig:
-        return cls(d["model"], d["source"], SparseConfig(**d["sparse"]), d.get("n_pairs", 0))
-
-    def with_(self, **changes) -> SaeConfig:
-        """A copy with some fields changed; the sparse config's fields may be given by name."""
-        return _with_sparse(self, changes)
+def describe(config: SparseConfig) -> str:
+    """One line naming the coder's activation, sparsity and training length."""
+    sparsity = f"k={config.k}" if config.activation == "topk" else f"l1={config.l1_coefficient:g}"
+    return f"activation={config.activation} {sparsity} epochs={config.epochs}"
 
 
 class SparseOutput(NamedTuple):

@@ -1,19 +1,19 @@
 """The model store: train once, reuse in every chapter and every rebuild.
 
-Everything trained (a classifier, a transcoder, an SAE) is saved the same way, as a
-folder of three files:
+Everything trained (a classifier, a transcoder, an SAE: any kind registered in
+:mod:`wbinterp.kinds`; the store itself knows none) is saved the same way, as a folder
+of three files:
 
 * ``model.safetensors``: the weights;
 * ``config.json``: the config that made them, with its ``kind`` (``"bilinear"``,
-  ``"relu"``, ``"deep"``, ``"transcoder"`` or ``"sae"``);
+  ``"relu"``, ``"deep"``, ``"transcoder"``, ``"sae"``, ...);
 * ``training.json``: the training curves and time, the precision its steps ran in
   (:mod:`wbinterp.precision`), the store key and a SHA-256 of the weights.
 
 :func:`load` reads any such folder back, whatever its kind. :func:`load_or_train` keeps
 one folder per store key: the key hashes the config, the dataset's checksum, the
-training precision and the code that trains (``models.py``, ``train.py`` and
-``precision.py``, plus ``sparse.py`` for sparse coders and ``pairs.py`` for SAEs), read as
-syntax trees without docstrings or comments: a changed statement in any of them means a
+training precision and the code that trains (the files its kind names in
+:attr:`~wbinterp.kinds.Kind.sources`), read as syntax trees without docstrings or comments: a changed statement in any of them means a
 new key and a retrain, a docstring or comment edit does not. A model trained in
 the other precision is used when it is stored and this machine's is not (see
 :func:`load_or_train`). A stored model is checked (key, digest of its weights,
@@ -33,29 +33,23 @@ import os
 import shutil
 import sys
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import get_args
 
-import torch
-from torch import nn
-
 from . import data as data_mod
-from . import files, models, pairs, presets, published, sparse
+from . import files, kinds, models, presets, published
 from . import precision as precision_mod
 from . import train as train_mod
 from .hashing import sha256_code, sha256_json, sha256_tensors
 from .presets import Config
-from .sparse import SaeConfig, SparseCoder, TranscoderConfig
 from .train import TrainConfig, TrainResult
 
 #: Environment variable that chooses the store's folder.
 STORE_ENV = "WBINTERP_STORE"
 FORMAT = 3
 WEIGHTS, CONFIG, TRAINING = "model.safetensors", "config.json", "training.json"
-_CLASSIFIER_SOURCES = (models.__file__, train_mod.__file__, precision_mod.__file__)
-_SPARSE_SOURCES = (*_CLASSIFIER_SOURCES, sparse.__file__)
-_SAE_SOURCES = (*_SPARSE_SOURCES, pairs.__file__)
 
 
 class StoreWarning(UserWarning):
@@ -88,28 +82,13 @@ def store_dir() -> Path:
 # --- one format for everything trained --------------------------------------------------
 
 
-def config_dict(config: Config) -> dict:
-    """``config`` as JSON-ready data, with its ``kind``."""
-    return {"kind": config.kind, **config.to_dict()}
-
-
 def config_from_dict(d: dict) -> Config:
-    """The config saved by :func:`config_dict`, dispatched on its ``kind``."""
-    kind = d.get("kind")
-    if kind in ("bilinear", "relu", "deep"):
-        return TrainConfig.from_dict(d)
-    if kind == "transcoder":
-        return TranscoderConfig.from_dict(d)
-    if kind == "sae":
-        return SaeConfig.from_dict(d)
-    raise StoreError(f"unknown kind {kind!r} (expected bilinear, relu, deep, transcoder or sae)")
-
-
-def new_model(config: Config) -> nn.Module:
-    """A freshly initialised model of the right kind for ``config``."""
-    if isinstance(config, TrainConfig):
-        return models.new_model(config.model)
-    return SparseCoder(config.sparse)
+    """The config saved in a ``config.json`` (:func:`wbinterp.kinds.to_dict`), read by the
+    kind it names; :class:`StoreError` when it names none."""
+    try:
+        return kinds.from_dict(d)
+    except KeyError as err:
+        raise StoreError(err.args[0]) from None
 
 
 def _write(result: TrainResult, config: Config, folder: Path, key: str) -> None:
@@ -118,7 +97,7 @@ def _write(result: TrainResult, config: Config, folder: Path, key: str) -> None:
 
     state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
     save_file(state, str(folder / WEIGHTS))
-    (folder / CONFIG).write_text(json.dumps(config_dict(config), indent=2) + "\n")
+    (folder / CONFIG).write_text(json.dumps(kinds.to_dict(config), indent=2) + "\n")
     training = {
         "format": FORMAT,
         "key": key,
@@ -213,7 +192,7 @@ def load(folder: Path, key: str | None = None, config: Config | None = None) -> 
     if sha256_tensors(state) != training.get("digest"):
         raise StoreError(f"{folder} has weights that do not match their recorded digest (corrupted)")
     try:
-        model = models.load_weights(new_model(saved_config), state).eval()
+        model = models.load_weights(kinds.of(saved_config).build(saved_config), state).eval()
     except ValueError as err:
         raise StoreError(f"{folder}: {err}") from None
     return Stored(
@@ -255,72 +234,31 @@ def export(stored: Stored, out: Path) -> list[Path]:
 # --- the store --------------------------------------------------------------------------
 
 
-def code_fingerprint(paths=_CLASSIFIER_SOURCES) -> str:
+def code_fingerprint(paths: Iterable[str | Path]) -> str:
     """SHA-256 of what the training code does: its syntax trees without docstrings and
     comments (:func:`wbinterp.hashing.sha256_code`), so a docstring edit retrains nothing."""
     return sha256_code(paths)
 
 
-def _plan(config: Config) -> tuple[dict, TrainConfig | None, tuple, str]:
-    """What enters the key besides data and code, the base classifier (for sparse coders),
-    the code that trains it, and the folder's stem."""
-    if isinstance(config, TrainConfig):
-        return config_dict(config), None, _CLASSIFIER_SOURCES, f"{config.kind}{config.model.d_hidden}"
-    if isinstance(config, TranscoderConfig):
-        base = presets.get(config.mlp)
-        if not (isinstance(base, TrainConfig) and base.kind == "relu"):
-            raise ValueError(f"a transcoder needs a ReLU MLP, but preset {config.mlp!r} is not one")
-        if (config.sparse.d_in, config.sparse.d_out) != (base.model.d_input, base.model.d_hidden):
-            raise ValueError(
-                f"a transcoder of preset {config.mlp!r} needs d_in = {base.model.d_input} "
-                f"and d_out = {base.model.d_hidden}"
-            )
-        payload = {**config_dict(config), "mlp_config": base.to_dict()}
-        return payload, base, _SPARSE_SOURCES, f"transcoder{config.sparse.n_features}"
-    base = presets.get(config.model)
-    if not (isinstance(base, TrainConfig) and base.kind == "bilinear"):
-        raise ValueError(
-            f"an SAE of the layer needs a bilinear model, but preset {config.model!r} is not one"
-        )
-    if config.sparse.d_in != base.model.d_hidden:
-        raise ValueError(
-            f"an SAE of a width-{base.model.d_hidden} layer needs d_in = d_out = "
-            f"{base.model.d_hidden}, got {config.sparse.d_in}"
-        )
-    payload = {**config_dict(config), "model_config": base.to_dict()}
-    return payload, base, _SAE_SOURCES, f"sae-{config.source}{config.sparse.n_features}"
-
-
-def _classifier(config: Config) -> TrainConfig:
-    """The classifier ``config`` trains, or the one its sparse coder is trained on."""
-    base = _plan(config)[1]
-    if base is not None:
-        return base
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"{type(config).__name__} names no classifier")
-    return config
-
-
 def store_key(
     config: Config, data_checksum: str, precision: precision_mod.Precision, code: str | None = None
 ) -> str:
-    """The key of a trained model: config, data, precision and training code together."""
-    payload, _, sources, _ = _plan(config)
+    """The key of a trained model: config (a sparse coder's with its base model's), data,
+    precision and the code its kind trains with (:attr:`wbinterp.kinds.Kind.sources`)."""
     return sha256_json(
         {
-            "config": payload,
+            "config": kinds.to_dict(config),
             "data": data_checksum,
             "precision": precision_mod.check(precision),
-            "code": code or code_fingerprint(sources),
+            "code": code or code_fingerprint(kinds.of(config).sources),
         }
     )
 
 
 def locate(config: Config, data_checksum: str, precision: precision_mod.Precision) -> tuple[str, str]:
     """The store folder's name for ``config`` trained in ``precision``, and its store key."""
-    stem = _plan(config)[3]
     key = store_key(config, data_checksum, precision)
-    return f"{_classifier(config).dataset}-{stem}-{key[:16]}", key
+    return f"{kinds.dataset(config)}-{kinds.of(config).stem(config)}-{key[:16]}", key
 
 
 def preset_folders(precision: precision_mod.Precision | None = None) -> dict[str, str]:
@@ -332,7 +270,7 @@ def preset_folders(precision: precision_mod.Precision | None = None) -> dict[str
     checksums: dict[str, str] = {}
     folders = {}
     for name, config in presets.PRESETS.items():
-        dataset = _classifier(config).dataset
+        dataset = kinds.dataset(config)
         if dataset not in checksums:
             checksums[dataset] = data_mod.load(dataset).checksum
         folders[name] = locate(config, checksums[dataset], precision)[0]
@@ -345,7 +283,7 @@ def _current_key(folder: Path, checksums: dict[str, str], name: str | None = Non
     ``name`` (default: the folder's own name)."""
     try:
         config = config_from_dict(json.loads((folder / CONFIG).read_text()))
-        dataset = _classifier(config).dataset
+        dataset = kinds.dataset(config)
         precision = precision_mod.check(json.loads((folder / TRAINING).read_text()).get("precision"))
     except (OSError, ValueError, TypeError, AttributeError) as err:
         raise StoreError(f"{folder.name} has no usable config or training record ({err})") from None
@@ -408,35 +346,6 @@ def fetch_all(root: Path | None = None) -> tuple[int, list[str]]:
         except (published.FetchError, StoreError) as err:
             refused.append(f"{name}: {err}")
     return stored, refused
-
-
-def sae_training_data(config: SaeConfig, model: models.BilinearMLP, images: torch.Tensor) -> torch.Tensor:
-    """What the SAE of ``config`` is trained on, ``(n, d)``: layer outputs, or unit pair outputs."""
-    with torch.no_grad():
-        if config.source == "outputs":
-            return model.bilinear(model.embed(images))
-        return pairs.pair_dataset(model.w_l, model.w_r, model.w_e, config.n_pairs, config.sparse.seed)
-
-
-def _train(
-    config: Config,
-    base_model: nn.Module | None,
-    dataset: data_mod.Dataset,
-    precision: precision_mod.Precision,
-    progress: bool,
-) -> TrainResult:
-    device = train_mod.default_device()
-    images = dataset.train.images
-    if isinstance(config, TrainConfig):
-        return train_mod.train(config, dataset, device, progress=progress, precision=precision)
-    with torch.no_grad():
-        if isinstance(config, TranscoderConfig) and isinstance(base_model, models.ReLUMLP):
-            inputs, targets = images, base_model.hidden(images)
-        elif isinstance(config, SaeConfig) and isinstance(base_model, models.BilinearMLP):
-            inputs = targets = sae_training_data(config, base_model, images)
-        else:
-            raise TypeError(f"a {type(config).__name__} cannot be trained on {type(base_model).__name__}")
-    return sparse.train_sparse(config.sparse, inputs, targets, device, precision=precision)
 
 
 def fetch(config: Config, key: str, folder: Path) -> Stored | None:
@@ -504,8 +413,9 @@ def load_or_train(
     """
     if isinstance(config, str):
         config = presets.get(config)
-    base = _plan(config)[1]
-    dataset_name = _classifier(config).dataset
+    kind = kinds.of(config)
+    base = kind.base(config)
+    dataset_name = kind.dataset(config)
     dataset = dataset if dataset is not None else data_mod.load(dataset_name)
     if dataset.name != dataset_name:
         raise ValueError(f"config wants dataset {dataset_name!r} but got {dataset.name!r}")
@@ -538,7 +448,9 @@ def load_or_train(
         flush=True,
     )
     base_model = base_stored.model if base_stored is not None else None
-    result = _train(config, base_model, dataset, precision, progress)
+    result = kind.train(
+        config, kinds.Run(dataset, train_mod.default_device(), precision, progress, base_model)
+    )
     if unwritable is None:
         try:
             save(result, config, folder, key)

@@ -1,0 +1,89 @@
+"""Transcoders of a ReLU MLP's hidden layer: images in, the MLP's hidden activation out."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .. import models, sparse
+from .. import precision as precision_mod
+from .. import train as train_mod
+from ..sparse import SparseCoder, SparseConfig
+from ..train import TrainConfig, TrainResult
+from . import Kind, Run, register, with_nested
+
+
+@dataclass(frozen=True)
+class TranscoderConfig:
+    """A transcoder of the hidden layer of the ReLU MLP that ``base`` trains."""
+
+    base: TrainConfig
+    """The ReLU MLP's recipe (so its key covers the MLP it reads)."""
+    sparse: SparseConfig
+    """The transcoder's architecture and training (``d_in`` and ``d_out``: the MLP's
+    input and hidden widths)."""
+
+    kind = "transcoder"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.base, TrainConfig) or self.base.kind != "relu":
+            raise ValueError(f"a transcoder needs a ReLU MLP's TrainConfig as its base, got {self.base!r}")
+        if not isinstance(self.sparse, SparseConfig):
+            raise TypeError(f"sparse must be a SparseConfig, got {type(self.sparse).__name__}")
+        widths = (self.base.model.d_input, self.base.model.d_hidden)
+        if (self.sparse.d_in, self.sparse.d_out) != widths:
+            raise ValueError(
+                f"a transcoder of this MLP needs d_in = {widths[0]} and d_out = {widths[1]}, "
+                f"got {self.sparse.d_in} and {self.sparse.d_out}"
+            )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TranscoderConfig:
+        return cls(TrainConfig.from_dict(d["base"]), SparseConfig(**d["sparse"]))
+
+    def with_(self, **changes) -> TranscoderConfig:
+        """A copy with some fields changed; the sparse config's fields may be given by name."""
+        return with_nested(self, "sparse", changes)
+
+
+class Transcoder(Kind):
+    """:func:`wbinterp.sparse.train_sparse` from the images to the MLP's hidden activation."""
+
+    names = ("transcoder",)
+    config_type = TranscoderConfig
+    sources = (
+        models.__file__,
+        train_mod.__file__,
+        precision_mod.__file__,
+        sparse.__file__,
+        __file__,
+    )
+
+    def base(self, config: TranscoderConfig) -> TrainConfig:
+        return config.base
+
+    def build(self, config: TranscoderConfig) -> nn.Module:
+        return SparseCoder(config.sparse)
+
+    def train(self, config: TranscoderConfig, run: Run) -> TrainResult:
+        if not isinstance(run.base, models.ReLUMLP):
+            raise TypeError(f"a transcoder is trained on a ReLUMLP, not {type(run.base).__name__}")
+        images = run.dataset.train.images
+        with torch.no_grad():
+            targets = run.base.hidden(images)
+        return sparse.train_sparse(config.sparse, images, targets, run.device, precision=run.precision)
+
+    def stem(self, config: TranscoderConfig) -> str:
+        return f"transcoder{config.sparse.n_features}"
+
+    def describe(self, config: TranscoderConfig) -> str:
+        c = config.sparse
+        return f"{c.d_in}->{c.n_features}->{c.d_out} of a ReLU MLP, {sparse.describe(c)}"
+
+
+register(Transcoder())
