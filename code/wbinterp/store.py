@@ -38,6 +38,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import get_args
 
+from torch import nn
+
 from . import data as data_mod
 from . import files, kinds, models, presets, published
 from . import precision as precision_mod
@@ -447,7 +449,7 @@ def load_or_train(
         file=sys.stderr,
         flush=True,
     )
-    base_model = base_stored.model if base_stored is not None else None
+    base_model: nn.Module | None = base_stored.model if base_stored is not None else None
     result = kind.train(
         config, kinds.Run(dataset, train_mod.default_device(), precision, progress, base_model)
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields, replace
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -24,8 +24,6 @@ from torch import nn
 from .. import data as data_mod
 from .. import precision as precision_mod
 from ..train import TrainConfig, TrainResult
-
-C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -137,14 +135,14 @@ def dataset(config: Any) -> data_mod.DatasetName:
     return of(config).dataset(config)
 
 
-def with_nested(config: C, nested: str, changes: dict) -> C:
+def with_nested(config: Any, nested: str, changes: dict) -> Any:
     """``config`` with some fields changed; fields of its dataclass field ``nested`` may be
     given by name too (``transcoder.with_(k=8)`` sets ``transcoder.sparse.k``)."""
-    own = {f.name for f in fields(config)}  # type: ignore[arg-type]
+    own = {f.name for f in fields(config)}
     inner = {k: changes.pop(k) for k in list(changes) if k not in own}
     if inner:
         changes[nested] = replace(changes.get(nested, getattr(config, nested)), **inner)
-    return replace(config, **changes)  # type: ignore[type-var]
+    return replace(config, **changes)
 
 
 # The built-in kinds, one file each; importing a kind's file registers it.
