@@ -22,7 +22,10 @@ import torch
 from torch import nn
 
 from .. import data as data_mod
+from .. import models, sparse
 from .. import precision as precision_mod
+from .. import train as train_mod
+from ..sparse import SparseCoder
 from ..train import TrainConfig, TrainResult
 
 
@@ -84,6 +87,21 @@ class Kind(ABC):
     @abstractmethod
     def describe(self, config: Any) -> str:
         """One line for ``python -m wbinterp presets``."""
+
+
+#: The files that decide a sparse coder's weights besides its kind's own file.
+SPARSE_SOURCES = (models.__file__, train_mod.__file__, precision_mod.__file__, sparse.__file__)
+
+
+class SparseCoderKind(Kind):
+    """A kind trained on a base classifier (``config.base``), by default a
+    :class:`~wbinterp.sparse.SparseCoder` of ``config.sparse``."""
+
+    def base(self, config: Any) -> TrainConfig:
+        return config.base
+
+    def build(self, config: Any) -> nn.Module:
+        return SparseCoder(config.sparse)
 
 
 _KINDS: dict[str, Kind] = {}

@@ -6,14 +6,11 @@ from dataclasses import asdict, dataclass
 from typing import Literal, get_args
 
 import torch
-from torch import nn
 
 from .. import models, pairs, sparse
-from .. import precision as precision_mod
-from .. import train as train_mod
-from ..sparse import SparseCoder, SparseConfig
+from ..sparse import SparseConfig
 from ..train import TrainConfig, TrainResult
-from . import Kind, Run, register, with_nested
+from . import SPARSE_SOURCES, Run, SparseCoderKind, register, with_nested
 
 SaeSource = Literal["outputs", "pairs"]
 
@@ -72,25 +69,12 @@ def training_data(config: SaeConfig, model: models.BilinearMLP, images: torch.Te
         return pairs.pair_dataset(model.w_l, model.w_r, model.w_e, config.n_pairs, config.sparse.seed)
 
 
-class Sae(Kind):
+class Sae(SparseCoderKind):
     """:func:`wbinterp.sparse.train_sparse` reconstructing :func:`training_data`."""
 
     names = ("sae",)
     config_type = SaeConfig
-    sources = (
-        models.__file__,
-        train_mod.__file__,
-        precision_mod.__file__,
-        sparse.__file__,
-        pairs.__file__,
-        __file__,
-    )
-
-    def base(self, config: SaeConfig) -> TrainConfig:
-        return config.base
-
-    def build(self, config: SaeConfig) -> nn.Module:
-        return SparseCoder(config.sparse)
+    sources = (*SPARSE_SOURCES, pairs.__file__, __file__)
 
     def train(self, config: SaeConfig, run: Run) -> TrainResult:
         if not isinstance(run.base, models.BilinearMLP):

@@ -20,11 +20,9 @@ import torch
 from torch import nn
 
 from .. import models, sparse
-from .. import precision as precision_mod
-from .. import train as train_mod
 from ..sparse import SparseCoder, SparseConfig, SparseOutput
 from ..train import TrainConfig, TrainResult
-from . import Kind, Run, register, with_nested
+from . import SPARSE_SOURCES, Run, SparseCoderKind, register, with_nested
 from .transcoder import TranscoderConfig
 
 
@@ -77,21 +75,12 @@ def least_squares(inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return torch.linalg.lstsq(x, y, driver="gelsd").solution.T.float()
 
 
-class SkipTranscoderKind(Kind):
+class SkipTranscoderKind(SparseCoderKind):
     """Least squares for the skip path, then :func:`wbinterp.sparse.train_sparse` on the rest."""
 
     names = ("skip-transcoder",)
     config_type = SkipTranscoderConfig
-    sources = (
-        models.__file__,
-        train_mod.__file__,
-        precision_mod.__file__,
-        sparse.__file__,
-        __file__,
-    )
-
-    def base(self, config: SkipTranscoderConfig) -> TrainConfig:
-        return config.base
+    sources = (*SPARSE_SOURCES, __file__)
 
     def build(self, config: SkipTranscoderConfig) -> nn.Module:
         return SkipTranscoder(config.sparse)

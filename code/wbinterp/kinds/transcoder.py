@@ -5,14 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
-from torch import nn
 
 from .. import models, sparse
-from .. import precision as precision_mod
-from .. import train as train_mod
-from ..sparse import SparseCoder, SparseConfig
+from ..sparse import SparseConfig
 from ..train import TrainConfig, TrainResult
-from . import Kind, Run, register, with_nested
+from . import SPARSE_SOURCES, Run, SparseCoderKind, register, with_nested
 
 
 @dataclass(frozen=True)
@@ -51,24 +48,12 @@ class TranscoderConfig:
         return with_nested(self, "sparse", changes)
 
 
-class Transcoder(Kind):
+class Transcoder(SparseCoderKind):
     """:func:`wbinterp.sparse.train_sparse` from the images to the MLP's hidden activation."""
 
     names = ("transcoder",)
     config_type = TranscoderConfig
-    sources = (
-        models.__file__,
-        train_mod.__file__,
-        precision_mod.__file__,
-        sparse.__file__,
-        __file__,
-    )
-
-    def base(self, config: TranscoderConfig) -> TrainConfig:
-        return config.base
-
-    def build(self, config: TranscoderConfig) -> nn.Module:
-        return SparseCoder(config.sparse)
+    sources = (*SPARSE_SOURCES, __file__)
 
     def train(self, config: TranscoderConfig, run: Run) -> TrainResult:
         if not isinstance(run.base, models.ReLUMLP):
