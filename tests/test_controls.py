@@ -155,3 +155,23 @@ def test_same_class_cosine_is_the_median_over_the_other_starts_of_the_class():
     assert two[0].item() == pytest.approx(1 / math.sqrt(2))  # its one classmate
     with pytest.raises(ValueError, match="classes"):
         controls.same_class_cosine(rows, starts, classes[:3])
+
+
+def test_rescaled_write_scales_what_the_features_write_and_nothing_else():
+    from wbinterp import sparse
+
+    torch.manual_seed(0)
+    coder = sparse.SparseCoder(sparse.SparseConfig(d_in=5, d_out=4, n_features=6, activation="relu"))
+    with torch.no_grad():
+        coder.b_dec.copy_(torch.randn(4))
+    x = torch.randn(7, 5)
+    out, scaled = coder(x), controls.rescaled_write(coder, 1.5)(x)
+    torch.testing.assert_close(scaled.activations, out.activations)
+    torch.testing.assert_close(scaled.output, coder.b_dec + 1.5 * (out.output - coder.b_dec))
+    torch.testing.assert_close(coder(x).output, out.output)  # the original is untouched
+    # with best_rescaling's factor, the copy's FVU is the one best_rescaling reports
+    target = torch.randn(7, 4)
+    gamma, fvu = sparse.best_rescaling(coder, x, target)
+    assert sparse.fvu(target, controls.rescaled_write(coder, gamma)(x).output) == pytest.approx(fvu, rel=1e-5)
+    with pytest.raises(ValueError, match="gamma must be positive"):
+        controls.rescaled_write(coder, 0.0)

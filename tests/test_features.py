@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from wbinterp import features as ft
-from wbinterp import sparse
+from wbinterp import models, sparse
+from wbinterp.bilinear import tie_aware_hits
 
 
 def test_logit_effects_are_head_times_decoder():
@@ -83,3 +84,20 @@ def test_importance_centres_effects_so_a_shared_push_scores_zero():
         rows = labels == c
         assert raw[c].sum() == pytest.approx(logits[rows, c].mean().item())
         assert centred[c].sum() == pytest.approx((logits[rows, c] - logits[rows].mean(1)).mean().item())
+
+
+def test_top_n_accuracy_zero_rest_and_mean_rest():
+    torch.manual_seed(0)
+    mlp = models.new_model(models.ModelConfig(kind="relu", d_input=5, d_hidden=4, n_classes=3))
+    coder = sparse.SparseCoder(sparse.SparseConfig(d_in=5, d_out=4, n_features=6, activation="relu"))
+    images = torch.randn(40, 5)
+    acts = coder(images).activations
+    mean = acts.mean(0)
+    # every label is what the mean activation decodes to; the decoder bias (zero, and
+    # no head bias) ties all three classes
+    labels = mlp.head(coder.decode(mean)).argmax().expand(40)
+    everything = tie_aware_hits(mlp.head(coder.decode(acts)), labels).mean().item()
+    zero = ft.top_n_accuracy(coder, mlp, images, labels, [0, 6])
+    centred = ft.top_n_accuracy(coder, mlp, images, labels, [0, 6], rest=mean)
+    assert zero[6] == centred[6] == everything  # all six kept: the spliced model either way
+    assert zero[0] == pytest.approx(1 / 3) and centred[0] == 1.0

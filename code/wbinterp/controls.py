@@ -19,6 +19,8 @@ guards.
 * :func:`pca_directions`, :func:`random_span_directions`: subspaces found from the data
   alone, or drawn blindly inside its span.
 * :func:`chance_cosine`: the mean ``|cos|`` of two random directions.
+* :func:`rescaled_write`: a sparse coder whose features write ``γ`` times as much, to
+  judge a coder with its shrinkage undone (:func:`wbinterp.sparse.best_rescaling`).
 * :func:`nearest_rows`, :func:`same_class_cosine`: which example each row is closest to,
   and how close a learned row stays to the *other* starts of its class, the control of
   "a row stays close to its own start".
@@ -26,6 +28,7 @@ guards.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -121,6 +124,18 @@ def keep_top_n_units(hidden: torch.Tensor, mean: torch.Tensor, weight: torch.Ten
     if n:
         kept.scatter_(1, move.topk(n, dim=1).indices, True)
     return torch.where(kept, hidden, mean.expand_as(hidden))
+
+
+def rescaled_write(coder: nn.Module, gamma: float) -> nn.Module:
+    """A copy of the sparse ``coder`` whose features write ``gamma`` times as much,
+    ``ŷ = b_dec + γ W_dec f``, with the same activations ``f``: the coder with its
+    shrinkage undone by :func:`wbinterp.sparse.best_rescaling`'s ``γ*``."""
+    if not gamma > 0:
+        raise ValueError(f"gamma must be positive, got {gamma!r}")
+    scaled = copy.deepcopy(coder)
+    with torch.no_grad():
+        scaled.get_parameter("w_dec").mul_(gamma)
+    return scaled
 
 
 def pca_directions(x: torch.Tensor, m: int) -> torch.Tensor:

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import torch
 
 from .bilinear import check_shape, tie_aware_hits
+from .controls import keep_top_n_units
 
 
 def logit_effects(w_dec: torch.Tensor, w_head: torch.Tensor) -> torch.Tensor:
@@ -90,13 +91,26 @@ def keep_top_n(activations: torch.Tensor, n: int) -> torch.Tensor:
 
 @torch.no_grad()
 def top_n_accuracy(
-    transcoder, mlp, images: torch.Tensor, labels: torch.Tensor, ns: list[int]
+    transcoder,
+    mlp,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    ns: list[int],
+    rest: torch.Tensor | None = None,
 ) -> dict[int, float]:
-    """Spliced accuracy keeping only the top-``n`` active features of each input."""
+    """Spliced accuracy keeping only the top-``n`` active features of each input.
+
+    By default the other features are set to zero, so ``n = 0`` is the decoder bias.
+    With ``rest`` ``(F,)`` (the features' mean activation on the training inputs) they
+    are set to it instead and the kept ones are those that move the output most,
+    ``|f_i − rest_i|``: the neurons' control (:func:`wbinterp.controls.keep_top_n_units`),
+    so that both curves start from the mean output.
+    """
     acts = transcoder(images).activations
     out = {}
     for n in ns:
-        logits = mlp.head(transcoder.decode(keep_top_n(acts, n)))
+        kept = keep_top_n(acts, n) if rest is None else keep_top_n_units(acts, rest, transcoder.w_dec, n)
+        logits = mlp.head(transcoder.decode(kept))
         out[n] = tie_aware_hits(logits, labels).mean().item()
     return out
 
