@@ -1,4 +1,5 @@
-"""The chapters' visible code stands on its own: no name that only a hidden cell defines."""
+"""The chapters' visible code stands on its own (no name that only a hidden cell defines),
+and every exercise has a solution or sketch to check against."""
 
 from __future__ import annotations
 
@@ -26,3 +27,26 @@ def test_the_check_finds_a_hidden_only_name(tmp_path):
         "```{code-cell} ipython3\nprint(folded, shown, len([secret]))\n```\n"
     )
     assert lint.hidden_only_names(page) == {"secret": 2, "shown": 1}
+
+
+EXERCISED = sorted(p for p in BOOK.glob("*.md") if lint.exercise_labels(p))
+
+
+@pytest.mark.parametrize("chapter", EXERCISED, ids=lambda p: p.stem)
+def test_every_exercise_has_a_solution_and_a_chapter_at_least_three(chapter):
+    assert lint.exercises_without_solution(chapter) == []
+    assert len(lint.exercise_labels(chapter)) >= lint.MIN_EXERCISES
+
+
+def test_the_check_finds_an_exercise_without_a_solution(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# A page\n\n```{exercise} By hand: one\n:label: ex-one\n\nDo it.\n```\n\n"
+        "````{solution-start} ex-one\n:class: dropdown\n````\n\nDone.\n\n````{solution-end}\n````\n\n"
+        "```{exercise} Open: two\n:label: ex-two\n\nThink.\n```\n\n"
+        "```{exercise} Code: three\n:label: ex-three\n\nRun.\n```\n\n"
+        "```{solution} ex-three\n:class: dropdown\n\nRan.\n```\n"
+    )
+    assert lint.exercise_labels(page) == ["ex-one", "ex-two", "ex-three"]
+    assert lint.exercises_without_solution(page) == ["ex-two"]
+    assert lint.main([str(page)]) == 1

@@ -2,13 +2,15 @@
 
 A code cell tagged ``remove-cell`` (or ``remove-input``) is invisible on the page; a
 visible cell that uses a name only such a cell defines cannot be followed or copied
-by a reader. ``python -m wbbook.lint book/*.md`` lists those names, chapter by chapter.
+by a reader. ``python -m wbbook.lint book/*.md`` lists those names, chapter by chapter,
+and the exercises a student would find without a solution or sketch to check against.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import re
 import sys
 from pathlib import Path
 
@@ -53,6 +55,25 @@ def hidden_only_names(path: Path) -> dict[str, int]:
     return found
 
 
+MIN_EXERCISES = 3
+"""Exercises a chapter that has any must have (issue: a chapter with one is not a lesson)."""
+
+_EXERCISE = re.compile(r"^`{3,}\{exercise\}[^\n]*\n:label: (\S+)", re.MULTILINE)
+_SOLUTION = re.compile(r"^`{3,}\{solution(?:-start)?\} (\S+)", re.MULTILINE)
+
+
+def exercise_labels(path: Path) -> list[str]:
+    """The labels of the chapter's exercises, in order."""
+    return _EXERCISE.findall(path.read_text())
+
+
+def exercises_without_solution(path: Path) -> list[str]:
+    """Labels of the chapter's exercises that no ``solution`` (or ``solution-start``)
+    directive answers."""
+    answered = set(_SOLUTION.findall(path.read_text()))
+    return [label for label in exercise_labels(path) if label not in answered]
+
+
 def main(paths: list[str]) -> int:
     bad = 0
     for path in map(Path, paths):
@@ -60,6 +81,14 @@ def main(paths: list[str]) -> int:
         if names:
             bad += 1
             print(f"{path}: visible code uses names only hidden cells define: {', '.join(sorted(names))}")
+        unanswered = exercises_without_solution(path)
+        if unanswered:
+            bad += 1
+            print(f"{path}: exercises without a solution or sketch: {', '.join(unanswered)}")
+        count = len(exercise_labels(path))
+        if 0 < count < MIN_EXERCISES:
+            bad += 1
+            print(f"{path}: {count} exercises; a chapter with exercises needs at least {MIN_EXERCISES}")
     return 1 if bad else 0
 
 
