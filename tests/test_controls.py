@@ -175,3 +175,21 @@ def test_rescaled_write_scales_what_the_features_write_and_nothing_else():
     assert sparse.fvu(target, controls.rescaled_write(coder, gamma)(x).output) == pytest.approx(fvu, rel=1e-5)
     with pytest.raises(ValueError, match="gamma must be positive"):
         controls.rescaled_write(coder, 0.0)
+
+
+def test_neuron_top_n_accuracy_spans_the_rest_to_the_full_mlp():
+    from wbinterp import models
+    from wbinterp.bilinear import tie_aware_hits
+
+    torch.manual_seed(0)
+    mlp = models.new_model(ModelConfig(kind="relu", d_input=5, d_hidden=4, n_classes=3))
+    images = torch.randn(30, 5)
+    with torch.no_grad():
+        full = mlp(images)
+        labels = full.argmax(1)
+        rest = torch.randn(4)
+        only_rest = mlp.head(rest.expand(30, 4))
+    acc = controls.neuron_top_n_accuracy(mlp, images, labels, [0, 4], rest=rest)
+    assert acc[4] == tie_aware_hits(full, labels).mean().item()  # all kept: the MLP itself
+    assert acc[4] > 0.9 and acc[0] < acc[4]
+    assert acc[0] == tie_aware_hits(only_rest, labels).mean().item()

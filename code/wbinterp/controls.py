@@ -14,8 +14,8 @@ guards.
 * :func:`mean_sd`: the mean and sample standard deviation over seeds.
 * :func:`nearest_neighbour_accuracy`: leave-one-out 1-NN accuracy of any representation,
   so codes can be compared with the raw pixels they were computed from.
-* :func:`keep_top_n_units`: the neuron basis, each input keeping its ``n`` units that move
-  the output most and the rest at their mean.
+* :func:`keep_top_n_units`, :func:`neuron_top_n_accuracy`: the neuron basis, each input
+  keeping its ``n`` units that move the output most and the rest at their mean (or off).
 * :func:`pca_directions`, :func:`random_span_directions`: subspaces found from the data
   alone, or drawn blindly inside its span.
 * :func:`chance_cosine`: the mean ``|cos|`` of two random directions.
@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from . import models
-from .bilinear import check_shape
+from .bilinear import check_shape, tie_aware_hits
 
 
 def share_on_pixels(p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -124,6 +124,20 @@ def keep_top_n_units(hidden: torch.Tensor, mean: torch.Tensor, weight: torch.Ten
     if n:
         kept.scatter_(1, move.topk(n, dim=1).indices, True)
     return torch.where(kept, hidden, mean.expand_as(hidden))
+
+
+@torch.no_grad()
+def neuron_top_n_accuracy(
+    mlp: models.ReLUMLP, images: torch.Tensor, labels: torch.Tensor, ns: list[int], rest: torch.Tensor
+) -> dict[int, float]:
+    """Accuracy of ``mlp`` when each image keeps only its ``n`` neurons that move the
+    output most (:func:`keep_top_n_units`) and the others are set to ``rest`` ``(h,)``:
+    their training mean (mean ablation), or zeros (switched off)."""
+    hidden = mlp.hidden(images)
+    return {
+        n: tie_aware_hits(mlp.head(keep_top_n_units(hidden, rest, mlp.w_out, n)), labels).mean().item()
+        for n in ns
+    }
 
 
 def rescaled_write(coder: nn.Module, gamma: float) -> nn.Module:
