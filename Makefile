@@ -48,8 +48,14 @@ format: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
-# Load every page of the built site in headless Chromium (Debian's chromium package).
-browser-check: $(STAMP)
+# Load every page of the built site in headless Chromium (Debian's chromium package),
+# auditing each with axe-core (from npm, as package-lock.json pins it).
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+browser-check: $(STAMP) $(AXE)
 	$(BIN)/python -m wbbook.browser_check _build/html --screenshots _build/screenshots
 
 benchmark: $(STAMP)

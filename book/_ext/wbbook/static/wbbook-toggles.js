@@ -28,3 +28,22 @@ document.addEventListener("click", (event) => {
   event.stopPropagation();
   button.click();
 }, true);
+
+// WCAG 2.5.3 "Label in Name" (axe's label-content-name-mismatch): a voice-control user
+// says what they see, so a control's accessible name must contain its visible text. The
+// theme names its search button "Search" while it shows "Search Ctrl+K", and myst-nb names
+// every folded cell's summary "Toggle hidden content" while it shows "Show code cell
+// content": without the aria-label their names come from what they show. The colour-mode
+// button shows only icons, whose titles ("Light", "Dark"; Font Awesome turns each into an
+// SVG <title>) are not its name "Color mode": the icons are decoration, without titles.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const node of document.querySelectorAll(".search-button__button[aria-label], details > summary[aria-label]")) {
+    if (node.textContent.trim()) node.removeAttribute("aria-label");
+  }
+  for (const icon of document.querySelectorAll(".theme-switch-button i, .theme-switch-button svg")) {
+    icon.setAttribute("aria-hidden", "true");
+    icon.removeAttribute("title");
+    icon.removeAttribute("aria-labelledby");
+    for (const title of icon.querySelectorAll("title")) title.remove();
+  }
+});
