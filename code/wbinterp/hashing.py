@@ -20,6 +20,11 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def sha256_bytes(blob: bytes) -> str:
+    """SHA-256 of bytes in memory (what a browser's ``crypto.subtle.digest`` computes)."""
+    return hashlib.sha256(blob).hexdigest()
+
+
 def sha256_sources(paths: Iterable[Path], root: Path | None = None) -> str:
     """SHA-256 over several files, each entered with its name (relative to ``root``) and bytes."""
     digest = hashlib.sha256()

@@ -67,11 +67,13 @@ def launch(playwright):
 
 
 #: Resolves once the page is ready to be looked at: MathJax has typeset it (when the page
-#: loads MathJax) and every image has finished loading, whether it loaded or failed.
+#: loads MathJax), the explorer has loaded its models or fallen back (when the page has
+#: one), and every image has finished loading, whether it loaded or failed.
 READY = """async () => {
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     await MathJax.startup.promise;
   }
+  if (window.wbinterpExplorer) await window.wbinterpExplorer.ready;
   await Promise.all([...document.images].map(img => img.complete ? null :
     new Promise(done => { img.addEventListener('load', done); img.addEventListener('error', done); })));
   return true;

@@ -11,11 +11,13 @@ Markdown table shown as text. On a phone-sized viewport it opens the chapter men
 the visible button. Saves a full-page screenshot of every page. Exits 1 if any page fails.
 
 **Accessibility.** On every page, once it is ready and its screenshot taken, the check runs
-axe-core (its default rules: WCAG 2 A and AA, and Deque's best practices) and fails the
+axe-core (its default rules: WCAG 2 A and AA, and Deque's best practices, plus WCAG 2.5.3
+"Label in Name", ``label-content-name-mismatch``, which axe still counts as experimental)
+and fails the
 page on each violation of impact "serious" or "critical", one line per rule; moderate and
 minor ones are only counted, in the page's ``axe:`` summary line. The phone page is audited
-too, with its chapter menu open. axe-core's ``axe.min.js`` comes from the PyPI package
-``axe-playwright-python`` (pinned in ``requirements.txt``). axe takes seconds on a long page
+too, with its chapter menu open. axe-core's ``axe.min.js`` comes from npm (pinned in
+``package.json`` and ``package-lock.json``; ``npm ci`` installs it). axe takes seconds on a long page
 (its colour-contrast rule, on the API reference), so it audits one page while the next
 one loads.
 """
@@ -26,6 +28,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import explorer_check
 from .browser import launch, open_ready, serve
 
 #: axe impacts that fail a page; the others are only counted.
@@ -67,19 +70,29 @@ SIDEBAR_SHOWN = """() => [...document.querySelectorAll('nav.bd-docs-nav')].some(
 })"""
 
 
-def axe_script() -> str:
-    """axe-core's ``axe.min.js``, as bundled by the PyPI package axe-playwright-python."""
-    from axe_playwright_python.base import AXE_FILE_PATH
-
-    return AXE_FILE_PATH.read_text(encoding="utf-8")
+#: Where ``npm ci`` at the repository's root puts axe-core's script.
+AXE_FILE = Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"
 
 
-#: axe-core's options: its default rules; only the violations are reported in full. The
-#: CSSOM preload is left out: axe-core 4.12 fetches a stylesheet's relative ``@import`` from
+def axe_script(path: Path = AXE_FILE) -> str:
+    """axe-core's ``axe.min.js``, as npm installed it from ``package-lock.json``."""
+    if not path.is_file():
+        raise SystemExit(
+            f"error: axe-core is not installed ({path} is missing): run `npm ci` in the repository"
+        )
+    return path.read_text(encoding="utf-8")
+
+
+#: axe-core's options: its default rules and Label in Name; only the violations are reported
+#: in full. The CSSOM preload is left out: axe-core 4.12 fetched a stylesheet's relative ``@import`` from
 #: the wrong URL (dequelabs/axe-core#5268: a 404 for ``/basic.css``, pulled in by the theme's
 #: ``_static/styles/theme.css``), and only ``css-orientation-lock``, an experimental rule that
 #: the defaults do not run, reads the CSSOM. The media preload (autoplaying audio) stays.
-AXE_OPTIONS = {"resultTypes": ["violations"], "preload": {"assets": ["media"]}}
+AXE_OPTIONS = {
+    "resultTypes": ["violations"],
+    "preload": {"assets": ["media"]},
+    "rules": {"label-content-name-mismatch": {"enabled": True}},
+}
 
 #: Starts axe-core on the whole document, without waiting for it: the check reads the result
 #: (``AXE_RESULT``) later, so the next page loads while this one is audited.
@@ -291,35 +304,6 @@ def check_phone_maths(browser, base: str, rels: list[str], timeout_ms: int = 30_
     return problems
 
 
-def check_explorer(browser, base: str, rel: str, timeout_ms: int = 30_000) -> list[str]:
-    """Drive the explorer (static/wbbook-explorer.js): it must draw itself, and choosing
-    another image or moving a slider must change what it says."""
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        page = open_ready(context, f"{base}/{rel}", timeout_ms)
-        try:
-            page.wait_for_selector(".wbbook-explorer[data-ready='true']", timeout=10_000)
-        except Exception:
-            return ["the explorer does not draw itself"]
-        verdicts = page.locator(".wbbook-explorer-verdict")
-        if verdicts.count() == 0 or page.locator(".wbbook-explorer-row").count() == 0:
-            return ["the explorer shows no verdict or no logits"]
-        problems = []
-        before = verdicts.first.inner_text()
-        slider = page.locator(".wbbook-explorer-view input[type=range]").first
-        slider.fill(slider.get_attribute("max"))  # dispatches the input event
-        at_max = verdicts.first.inner_text()
-        if at_max == before:
-            problems.append("moving the slider does not change the explorer's verdict")
-        select = page.locator(".wbbook-explorer select")
-        select.select_option(index=select.locator("option").count() - 1)
-        if verdicts.first.inner_text() == at_max:
-            problems.append("choosing another image does not change the explorer's verdict")
-        return problems
-    finally:
-        context.close()
-
-
 def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> list[str]:
     """Every page's problems, as ``"page: problem"`` lines."""
     from playwright.sync_api import sync_playwright
@@ -373,10 +357,17 @@ def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> lis
                 failures.append("site: no page has the explorer")
             for path in explorers:
                 rel = path.relative_to(site).as_posix()
-                problems = check_explorer(browser, base, rel, timeout_ms)
+                problems, summary = explorer_check.check_live(browser, base, rel, axe)
                 print(
-                    f"{'ok' if not problems else 'FAIL':4s} {rel}: the explorer answers its image list "
-                    "and its sliders",
+                    f"{'ok' if not problems else 'FAIL':4s} {rel}: the explorer runs the models in "
+                    f"the page, as the package does, and answers a drawn digit\n     {summary}",
+                    flush=True,
+                )
+                failures += [f"{rel}: {p}" for p in problems]
+                problems = explorer_check.check_fallback(browser, base, rel, timeout_ms)
+                print(
+                    f"{'ok' if not problems else 'FAIL':4s} {rel}: with a corrupted weight file it "
+                    "says so and shows the precomputed images",
                     flush=True,
                 )
                 failures += [f"{rel}: {p}" for p in problems]

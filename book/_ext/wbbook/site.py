@@ -100,8 +100,16 @@ FIGURES = "wbbook-figures.js"
 STYLE = "wbbook.css"
 
 
+#: What chapters write for the site while they run (the explorer's models, from
+#: ``wbinterp.explorer.export``), copied into ``_static/`` once every page has executed.
+GENERATED = Path("book") / "_generated"
+
+
 def _add_static(app) -> None:
     app.config.html_static_path.append(str(STATIC))
+    generated = Path(app.srcdir) / GENERATED
+    generated.mkdir(parents=True, exist_ok=True)
+    app.config.html_static_path.append(str(generated))
     app.add_js_file(TOGGLES, loading_method="defer")
     app.add_js_file(EXPLORER, loading_method="defer")
     app.add_js_file(FIGURES, loading_method="defer")
