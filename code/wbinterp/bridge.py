@@ -6,9 +6,9 @@ tensor. Three ideas from Pearce and Dooms' technical note:
 
 * **The pseudoinverse trick.** A dictionary ``D`` (``(d, F)``, features as
   columns, e.g. an SAE's decoder) explains outputs as ``y ≈ D a + b``. Using
-  ``D⁺`` as an unembedding gives activations ``a = D⁺ (y − b)`` that plug into
+  ``D⁺`` as an unembedding gives activations ``f̂ = D⁺ (y − b)`` that plug into
   the exact bilinear computation: feature ``f`` of the output is the quadratic
-  form ``hᵀ Q_f h`` with ``Q_f = Σ_a (D⁺)_fa B_a``, and ``D D⁺`` projects onto
+  form ``hᵀ Q_i h`` with ``Q_i = Σ_a (D⁺)_ia B_a``, and ``D D⁺`` projects onto
   ``span(D)``, so the reconstruction is exact when ``D`` has rank ``d``.
 * **The tensor's SVD.** The mode-1 unfolding of ``B`` (``d × n²``, or
   ``c × n²`` after a head ``W_u``) has a Gram matrix that needs no unfolding:
@@ -53,7 +53,7 @@ def pinv_activations(
     bias: torch.Tensor | None = None,
     dictionary_pinv: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``a = D⁺ (y − b)`` for every row of ``y`` ``(batch, d)``: ``(batch, F)``.
+    """``f̂ = D⁺ (y − b)`` for every row of ``y`` ``(batch, d)``: ``(batch, F)``.
 
     The least-squares (minimum-norm) activations: ``D a + b`` is the projection
     of ``y`` onto ``b + span(D)``, equal to ``y`` when ``D`` has rank ``d``.
@@ -70,7 +70,7 @@ def pinv_activations(
 
 
 def feature_interactions(w_l: torch.Tensor, w_r: torch.Tensor, dictionary_pinv: torch.Tensor) -> torch.Tensor:
-    """``Q_f = Σ_a (D⁺)_fa B_a`` for each row ``f`` of ``D⁺`` ``(F, d)``: ``(F, n, n)``.
+    """``Q_i = Σ_a (D⁺)_ia B_a`` for each row ``i`` of ``D⁺`` ``(F, d)``: ``(F, n, n)``.
 
     The interaction matrices of the layer in the dictionary's basis, with
     ``D⁺`` as the unembedding; pass only the rows (features) you need, since

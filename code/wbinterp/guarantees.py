@@ -5,8 +5,8 @@ weights guarantee"; ``tests/test_guarantees.py`` checks each one in float64.
 
 * :func:`neuron_eigenvalues`: one neuron's form ``sym(l rᵀ)`` has the two non-zero
   eigenvalues ``(l·r ± ‖l‖‖r‖)/2``, one of each sign.
-* :func:`reparametrise`: ``W_e → A W_e``, ``W_l → W_l A⁻¹``, ``W_r → W_r A⁻¹`` keeps
-  every logit and changes every hidden-space ``Q_c`` to ``A⁻ᵀ Q_c A⁻¹``.
+* :func:`reparametrise`: ``W_e → N W_e``, ``W_l → W_l N⁻¹``, ``W_r → W_r N⁻¹`` keeps
+  every logit and changes every hidden-space ``Q_c`` to ``N⁻ᵀ Q_c N⁻¹``.
 * :func:`centred`: softmax ignores a form shared by all classes; only differences count.
 * :func:`truncation_bounds`, :func:`certified_agreement`, :func:`box_bound`: dropping the
   eigenvalues after the top ``k`` moves logit ``c`` by at most ``|λ_{k+1}^{(c)}| ‖h‖²``.
@@ -42,10 +42,10 @@ def neuron_eigenvalues(w_l: torch.Tensor, w_r: torch.Tensor) -> tuple[torch.Tens
 
 @torch.no_grad()
 def reparametrise(model: BilinearMLP, a: torch.Tensor) -> BilinearMLP:
-    """A copy of ``model`` with ``W_e → A W_e`` and ``W_l → W_l A⁻¹``, ``W_r → W_r A⁻¹``.
+    """A copy of ``model`` with ``W_e → N W_e`` and ``W_l → W_l N⁻¹``, ``W_r → W_r N⁻¹``.
 
     ``a`` is an invertible ``(d, d)`` matrix. Every logit is unchanged, since
-    ``W_l A⁻¹ (A W_e x) = W_l W_e x``; the hidden-space ``Q_c`` become ``A⁻ᵀ Q_c A⁻¹``.
+    ``W_l N⁻¹ (N W_e x) = W_l W_e x``; the hidden-space ``Q_c`` become ``N⁻ᵀ Q_c N⁻¹``.
     The copy has ``model``'s dtype (pass a float64 model for checks to float precision).
     """
     d = model.config.d_hidden
@@ -55,7 +55,7 @@ def reparametrise(model: BilinearMLP, a: torch.Tensor) -> BilinearMLP:
         raise ValueError("a must be invertible (full rank); draw another matrix")
     copied = copy.deepcopy(model)
     copied.w_e.copy_(a @ model.w_e)
-    # W A⁻¹ = (A⁻ᵀ Wᵀ)ᵀ, solved without forming the inverse
+    # W N⁻¹ = (N⁻ᵀ Wᵀ)ᵀ, solved without forming the inverse
     copied.w_l.copy_(torch.linalg.solve(a.T, model.w_l.T).T)
     copied.w_r.copy_(torch.linalg.solve(a.T, model.w_r.T).T)
     return copied
@@ -201,21 +201,21 @@ def _sqrtm_psd(m: torch.Tensor) -> torch.Tensor:
 
 
 def basis_penalty(model: BilinearMLP) -> tuple[torch.Tensor, torch.Tensor]:
-    """The Gram matrices ``E = W_e W_eᵀ`` and ``F = W_lᵀ W_l + W_rᵀ W_r``, each ``(d, d)``.
+    """The Gram matrices ``E = W_e W_eᵀ`` and ``H = W_lᵀ W_l + W_rᵀ W_r``, each ``(d, d)``.
 
-    Under ``W_e → A W_e``, ``W_{l,r} → W_{l,r} A⁻¹`` (the same function, :func:`reparametrise`)
-    the weight decay of these three matrices is ``tr(A E Aᵀ) + tr(A⁻ᵀ F A⁻¹)``."""
+    Under ``W_e → N W_e``, ``W_{l,r} → W_{l,r} N⁻¹`` (the same function, :func:`reparametrise`)
+    the weight decay of these three matrices is ``tr(N E Nᵀ) + tr(N⁻ᵀ H N⁻¹)``."""
     w_e, w_l, w_r = model.w_e.detach(), model.w_l.detach(), model.w_r.detach()
     return w_e @ w_e.T, w_l.T @ w_l + w_r.T @ w_r
 
 
 def best_basis(model: BilinearMLP) -> torch.Tensor:
-    """The symmetric ``A`` ``(d, d)`` whose reparametrisation has the least weight decay.
+    """The symmetric ``N`` ``(d, d)`` whose reparametrisation has the least weight decay.
 
-    ``tr(E S) + tr(F S⁻¹)`` with ``S = AᵀA`` is least at
-    ``S = E^{-1/2} (E^{1/2} F E^{1/2})^{1/2} E^{-1/2}`` (the geometric mean of ``E⁻¹`` and
-    ``F``), where its value is ``2 tr (E^{1/2} F E^{1/2})^{1/2}``; there ``A E Aᵀ = A⁻ᵀ F A⁻¹``,
-    the stationarity condition. ``A = S^{1/2}``; any orthogonal ``O A`` does as well."""
+    ``tr(E S) + tr(H S⁻¹)`` with ``S = NᵀN`` is least at
+    ``S = E^{-1/2} (E^{1/2} H E^{1/2})^{1/2} E^{-1/2}`` (the geometric mean of ``E⁻¹`` and
+    ``H``), where its value is ``2 tr (E^{1/2} H E^{1/2})^{1/2}``; there ``N E Nᵀ = N⁻ᵀ H N⁻¹``,
+    the stationarity condition. ``N = S^{1/2}``; any orthogonal ``O N`` does as well."""
     e, f = basis_penalty(model)
     e_half = _sqrtm_psd(e)
     e_inv_half = torch.linalg.inv(e_half)
@@ -225,7 +225,7 @@ def best_basis(model: BilinearMLP) -> torch.Tensor:
 
 def basis_excess(model: BilinearMLP) -> float:
     """How much more weight decay ``W_e, W_l, W_r`` pay than in the best basis for the same
-    function: ``(tr E + tr F) / (2 tr (E^{1/2} F E^{1/2})^{1/2})``, ``≥ 1``, and ``1`` exactly
+    function: ``(tr E + tr H) / (2 tr (E^{1/2} H E^{1/2})^{1/2})``, ``≥ 1``, and ``1`` exactly
     when ``W_e W_eᵀ = W_lᵀ W_l + W_rᵀ W_r``: the basis that minimising weight decay would pick."""
     e, f = basis_penalty(model)
     e_half = _sqrtm_psd(e)
