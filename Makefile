@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 # Warnings are errors: a failing cell or a broken reference fails the build.
 JB_FLAGS ?= -n -W --keep-going
 
-.PHONY: book book-published book-student test lint format data pdf clean-book clean benchmark browser-check
+.PHONY: book book-published book-student test lint format data pdf clean-book clean benchmark browser-check assignments assignments-check grade
 
 $(STAMP): requirements.txt code/pyproject.toml book/_ext/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,19 @@ $(AXE): package.json package-lock.json
 
 browser-check: $(STAMP) $(AXE)
 	$(BIN)/python -m wbbook.browser_check _build/html --screenshots _build/screenshots
+
+# The course in a box: each chapter's student notebook and otter-grader's material in
+# _build/assignments/<chapter>/{student,autograder}; then grade a folder of submissions.
+assignments: $(STAMP)
+	$(BIN)/python -m wbbook.assignments write --out _build/assignments
+
+# The book's own solutions, graded: every question must get full marks.
+assignments-check: assignments
+	$(BIN)/python -m wbbook.assignments references --assignments _build/assignments
+
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR (a folder of student notebooks)" >&2; exit 2; }
+	$(BIN)/python -m wbbook.assignments grade "$(SUBMISSIONS)" --assignments _build/assignments
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py
