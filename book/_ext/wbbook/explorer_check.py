@@ -130,10 +130,20 @@ def _answers_a_stroke(page) -> list[str]:
     return problems
 
 
-def check_live(browser, base: str, rel: str, axe: str | None = None, timeout_ms: int = 60_000):
-    """The live explorer on a desktop and on a phone: problems and a summary line."""
+def _audit(page, axe: str | None, where: str) -> tuple[list[str], str]:
+    """axe-core's serious failures on ``page`` as it stands, each prefixed by ``where``, and
+    its summary line (nothing without axe's script)."""
     from .browser_check import AXE_RESULT, axe_report, start_axe
 
+    if axe is None:
+        return [], ""
+    start_axe(page, axe)
+    failures, summary = axe_report(page.evaluate(AXE_RESULT))
+    return [f"{where}: {f}" for f in failures], summary
+
+
+def check_live(browser, base: str, rel: str, axe: str | None = None, timeout_ms: int = 60_000):
+    """The live explorer on a desktop and on a phone: problems and a summary line."""
     problems: list[str] = []
     context = browser.new_context(viewport=DESKTOP)
     try:
@@ -180,11 +190,8 @@ def check_live(browser, base: str, rel: str, axe: str | None = None, timeout_ms:
             problems.append("an empty canvas does not ask for a digit")
         _stroke_mouse(page)
         problems += [f"mouse: {p}" for p in _answers_a_stroke(page)]
-        severe = ""
-        if axe is not None:
-            start_axe(page, axe)
-            failures, severe = axe_report(page.evaluate(AXE_RESULT))
-            problems += [f"live explorer: {f}" for f in failures]
+        failures, severe = _audit(page, axe, "live explorer")
+        problems += failures
     finally:
         context.close()
     # a phone in dark mode: a stroke of a finger, and axe on what it shows
@@ -194,10 +201,7 @@ def check_live(browser, base: str, rel: str, axe: str | None = None, timeout_ms:
         page.locator(".wbbook-explorer-canvas").scroll_into_view_if_needed()
         _stroke_touch(page, context)
         problems += [f"phone, touch: {p}" for p in _answers_a_stroke(page)]
-        if axe is not None:
-            start_axe(page, axe)
-            failures, _ = axe_report(page.evaluate(AXE_RESULT))
-            problems += [f"phone, dark mode: {f}" for f in failures]
+        problems += _audit(page, axe, "phone, dark mode")[0]
     finally:
         context.close()
     summary = (
