@@ -166,7 +166,7 @@ def master_notebook(text: str, name: str):
             k = i
             while not ((m := _DIRECTIVE.match(lines[k])) and m["name"] == "solution-end"):
                 k += 1
-            prompt = textwrap.indent(question.starter, "")
+            prompt = question.starter
             out += [
                 _raw("# BEGIN SOLUTION"),
                 _code(
