@@ -5,10 +5,14 @@ PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+# The book keeps its data and trained models in the repository (the library alone uses
+# the user's folders, see wbinterp.data.data_dir): every command below runs with these.
+export WBINTERP_DATA ?= $(CURDIR)/data
+export WBINTERP_STORE ?= $(CURDIR)/_store
 # Warnings are errors: a failing cell or a broken reference fails the build.
 JB_FLAGS ?= -n -W --keep-going
 
-.PHONY: book book-published book-student test lint format data pdf clean-book clean benchmark browser-check assignments assignments-check grade
+.PHONY: book book-published book-student test lint format data pdf clean-book clean benchmark browser-check assignments assignments-check grade publish
 
 $(STAMP): requirements.txt code/pyproject.toml book/_ext/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +74,11 @@ assignments-check: assignments
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR (a folder of student notebooks)" >&2; exit 2; }
 	$(BIN)/python -m wbbook.assignments grade "$(SUBMISSIONS)" --assignments _build/assignments
+
+# Every model of the store that today's code uses, beside the built site (what a reader's
+# chapter fetches), with a manifest of the files' SHA-256.
+publish: $(STAMP)
+	$(BIN)/python -m wbinterp publish _build/html/models
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py

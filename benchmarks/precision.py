@@ -15,11 +15,18 @@ difference is smaller than one seed sd. Not part of the tests.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+from pathlib import Path
 
 import torch
 
 from wbinterp import bilinear, data, presets, sparse, store, train
+
+ROOT = Path(__file__).resolve().parents[1]
+# the repository's data and models, as the Makefile sets them (the package alone uses the user's)
+os.environ.setdefault("WBINTERP_DATA", str(ROOT / "data"))
+os.environ.setdefault("WBINTERP_STORE", str(ROOT / "_store"))
 
 
 def measure_bilinear(model, mnist: data.Dataset) -> dict[str, float]:

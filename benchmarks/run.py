@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import shutil
@@ -22,6 +23,9 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+# the repository's data and models, as the Makefile sets them (the package alone uses the user's)
+os.environ.setdefault("WBINTERP_DATA", str(ROOT / "data"))
+os.environ.setdefault("WBINTERP_STORE", str(ROOT / "_store"))
 
 # --- one method per subprocess --------------------------------------------------------------
 

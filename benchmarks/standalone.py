@@ -31,6 +31,9 @@ from pathlib import Path
 from wbbook.browser import serve
 
 ROOT = Path(__file__).resolve().parents[1]
+# the repository's data and models, as the Makefile sets them (the package alone uses the user's)
+os.environ.setdefault("WBINTERP_DATA", str(ROOT / "data"))
+os.environ.setdefault("WBINTERP_STORE", str(ROOT / "_store"))
 TARGET_MINUTES = {"empty": 3.0, "published": 1.0, "stored": 1.0}
 
 

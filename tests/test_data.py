@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
+import platformdirs
 import pytest
 import torch
 
@@ -100,6 +102,22 @@ def test_unknown_dataset_name():
 def test_data_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
     assert data.data_dir() == tmp_path
+
+
+def test_the_library_alone_keeps_data_and_models_in_the_users_folders(monkeypatch):
+    from wbinterp import store
+
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.delenv(store.STORE_ENV, raising=False)
+    repository = Path(data.__file__).resolve().parents[2]
+    assert data.data_dir() == Path(platformdirs.user_data_dir("wbinterp", appauthor=False))
+    assert store.store_dir() == Path(platformdirs.user_cache_dir("wbinterp", appauthor=False)) / "store"
+    for folder in (data.data_dir(), store.store_dir()):
+        assert not folder.resolve().is_relative_to(repository)
+    # and no module reaches into the repository (its root, the book's config)
+    for module in Path(data.__file__).parent.rglob("*.py"):
+        source = module.read_text()
+        assert ".parents[" not in source and "_config.yml" not in source, module
 
 
 real_mnist = pytest.mark.skipif(

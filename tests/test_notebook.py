@@ -39,3 +39,35 @@ def test_figures_shown_in_ipython_record_their_smallest_text(shell):
 def test_setup_outside_ipython_only_sets_the_style():
     notebook.setup()
     assert matplotlib.rcParams["savefig.facecolor"] == "white"
+
+
+@pytest.fixture
+def glued(monkeypatch):
+    """What the page layer glues, by name: (value, display)."""
+    import myst_nb
+
+    calls: dict[str, tuple[object, bool]] = {}
+    monkeypatch.setattr(
+        myst_nb, "glue", lambda name, value, display=True: calls.update({name: (value, display)})
+    )
+    return calls
+
+
+def test_glue_table_glues_one_hidden_markdown_table(glued):
+    notebook.glue_table("t", ["a", "b"], [[1, 2.5], ["x", None]])
+    value, display = glued["t"]
+    assert not display
+    assert value.data == "| a | b |\n|---|---|\n| 1 | 2.5 |\n| x | None |"
+
+
+def test_glue_all_glues_each_value_under_its_prefixed_name(glued):
+    notebook.glue_all({"k1": 0.5, "k3": 7}, prefix="cmp_")
+    assert glued == {"cmp_k1": (0.5, False), "cmp_k3": (7, False)}
+
+
+def test_claim_passes_silently_and_names_the_sentence_that_fails():
+    notebook.claim(3 > 2, "three beats two")
+    with pytest.raises(notebook.ClaimError, match="the text says the transcoder leads, but"):
+        notebook.claim(0.1 > 0.2, "the transcoder leads")
+    with pytest.raises(AssertionError):  # a guard is an assertion: pytest and readers know it
+        notebook.claim(False, "anything")

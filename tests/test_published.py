@@ -134,12 +134,11 @@ def test_turned_off_nothing_is_downloaded(tmp_path, toy_data, capsys):
     assert "published" not in capsys.readouterr().err
 
 
-def test_the_default_address_is_the_sites(tmp_path, monkeypatch):
+def test_the_package_knows_no_site_the_address_is_passed_in(monkeypatch):
     monkeypatch.delenv(published.URL_ENV)
-    config = tmp_path / "_config.yml"
-    config.write_text("html:\n  baseurl: https://example.org/book/\n")
-    assert published.models_url(config) == "https://example.org/book/models/"
-    assert published.models_url(tmp_path / "missing.yml") is None
+    assert published.models_url() is None
+    monkeypatch.setenv(published.URL_ENV, " https://example.org/book/models/ ")
+    assert published.models_url() == "https://example.org/book/models/"
 
 
 def test_unsafe_names_in_a_manifest_are_refused(site, tmp_path):
@@ -172,17 +171,27 @@ def test_cli_publish_then_fetch_all(site, trained, tmp_path, monkeypatch, capsys
     assert "no published store is set" in capsys.readouterr().err
 
 
+def test_the_book_passes_its_sites_address_in(tmp_path):
+    from wbbook import build
+
+    config = tmp_path / "_config.yml"
+    config.write_text("html:\n  baseurl: https://example.org/book/\n")
+    assert build.site_models_url(config) == "https://example.org/book/models/"
+    assert build.site_models_url(tmp_path / "missing.yml") is None
+
+
 def test_a_build_from_published_fetches_every_model_first(site, trained, tmp_path, monkeypatch, capsys):
     from wbbook import build
 
     first, root = trained
     store.publish(site / "models", root)
     monkeypatch.setenv(store.STORE_ENV, str(tmp_path / "first-build"))
-    assert build.fetch_published_models() == 1
+    url = published.models_url()
+    monkeypatch.setenv(published.URL_ENV, "")  # the address is passed in, as from _config.yml
+    assert build.fetch_published_models(url) == 1
     assert "fetched 1 published models" in capsys.readouterr().out
     assert store.load(tmp_path / "first-build" / first.path.name).config == TINY
-    monkeypatch.setenv(published.URL_ENV, "http://127.0.0.1:9/offline/")
-    assert build.fetch_published_models() == 0
+    assert build.fetch_published_models("http://127.0.0.1:9/offline/") == 0
     assert "no published models fetched (cannot reach" in capsys.readouterr().err
 
 

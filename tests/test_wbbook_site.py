@@ -4,6 +4,7 @@ the PDF and student builds, Binder's environment and the publishing workflow."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -124,18 +125,19 @@ def _run_cell(source, monkeypatch, missing=()):
         importlib.util, "find_spec", lambda name, *a: None if name in missing else real_find_spec(name, *a)
     )
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
-    for name in ("WBINTERP_DATA", "WBINTERP_STORE"):
-        monkeypatch.delenv(name, raising=False)
+    # the cell's own environment: what it sets stays out of the tests'
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WBINTERP_")}
+    monkeypatch.setattr(os, "environ", env)
     exec(compile(source, "install-cell", "exec"), {})
     return calls
 
 
-def test_install_cell_does_nothing_in_a_checkout(monkeypatch):
-    calls = _run_cell(sphinx_site.install_cell(REPO, "main"), monkeypatch)
+def test_install_cell_in_a_checkout_installs_nothing_and_uses_its_folders(monkeypatch):
+    calls = _run_cell(sphinx_site.install_cell(REPO, "main", "https://example.org/m/"), monkeypatch)
     assert calls == []
-    import os
-
-    assert "WBINTERP_DATA" not in os.environ  # the checkout's data/ and _store/ stay in use
+    assert os.environ["WBINTERP_DATA"] == str(ROOT / "data")
+    assert os.environ["WBINTERP_STORE"] == str(ROOT / "_store")
+    assert os.environ["WBINTERP_MODELS_URL"] == "https://example.org/m/"
 
 
 def test_install_cell_installs_only_what_is_missing(monkeypatch):
@@ -439,3 +441,25 @@ def test_exec_table_shows_chapter_titles_and_minutes():
     texts = [entry.astext() for entry in table.findall(nodes.entry)]
     assert texts[:5] == ["Chapter", "Modified", "Method", "Run time (min)", "Status"]
     assert texts[5] == "Low-rank structure" and texts[8] == "1.5" and texts[13] == "-"
+
+
+def test_binder_env_points_the_package_at_the_repository_and_the_sites_models():
+    from wbbook import build
+
+    env = {"PATH": os.environ["PATH"]}
+    script = ". binder/env && env"
+    out = subprocess.run(
+        ["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    got = dict(line.split("=", 1) for line in out.stdout.splitlines() if line.startswith("WBINTERP_"))
+    assert got == {
+        "WBINTERP_DATA": str(ROOT / "data"),
+        "WBINTERP_STORE": str(ROOT / "_store"),
+        "WBINTERP_MODELS_URL": build.site_models_url(ROOT / "_config.yml"),
+    }
+    # a variable already set stays: an empty address turns downloads off
+    env["WBINTERP_MODELS_URL"] = ""
+    out = subprocess.run(
+        ["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert "WBINTERP_MODELS_URL=\n" in out.stdout

@@ -92,7 +92,7 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    stored, refused = store.fetch_all()
+    stored, refused = store.fetch_all(url=args.url)
     for line in refused:
         print(f"refused {line}", file=sys.stderr)
     print(f"fetched {stored} models into {store.store_dir()}")
@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_publish)
 
     p = sub.add_parser("fetch", help="download every published model this code uses into the store")
+    p.add_argument("--url", help="the published store's address (default: $WBINTERP_MODELS_URL)")
     p.set_defaults(func=_fetch)
 
     args = parser.parse_args(argv)

@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, get_args
 
+import platformdirs
 import torch
 import torchvision
 
@@ -29,9 +30,6 @@ DatasetName = Literal["mnist", "fashion-mnist", "mnist-similarity"]
 
 #: Environment variable that chooses the data directory.
 DATA_ENV = "WBINTERP_DATA"
-
-#: The repository root when the package is installed from ``code/`` (editable).
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class DataError(RuntimeError):
@@ -116,8 +114,12 @@ class Dataset:
 
 
 def data_dir() -> Path:
-    """The data directory: ``$WBINTERP_DATA`` if set, else ``data/`` in the repository."""
-    return Path(os.environ.get(DATA_ENV, REPO_ROOT / "data")).expanduser()
+    """The data directory: ``$WBINTERP_DATA`` if set, else the user's data folder for
+    ``wbinterp`` (platformdirs; ``~/.local/share/wbinterp`` on Linux). The book's
+    ``Makefile`` sets it to the repository's ``data/``."""
+    if DATA_ENV in os.environ:
+        return Path(os.environ[DATA_ENV]).expanduser()
+    return Path(platformdirs.user_data_dir("wbinterp", appauthor=False))
 
 
 def raw_folder(spec: DatasetSpec, root: Path) -> Path:

@@ -1,6 +1,13 @@
-"""Helpers a chapter (or any notebook) calls: reproducible setup, and Markdown tables to glue."""
+"""Helpers a chapter (or any notebook) calls: reproducible setup, and the page layer.
+
+The page layer puts what a chapter computed on its page, one line each: a value or a
+figure (:func:`glue_all`), a table (:func:`glue_table`), and a sentence's guard
+(:func:`claim`), which stops the build when the numbers no longer say what the text does.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import matplotlib
 import torch
@@ -64,3 +71,33 @@ def markdown_table(header: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def glue_table(name: str, header: list[str], rows: list[list[object]]) -> None:
+    """Glue a Markdown table under ``name``, for a ``{glue:md}`` directive."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    glue(name, Markdown(markdown_table(header, rows)), display=False)
+
+
+def glue_all(values: Mapping[str, object], prefix: str = "") -> None:
+    """Glue each value under ``prefix + key``, shown only where the text cites it."""
+    from myst_nb import glue
+
+    for key, value in values.items():
+        glue(prefix + key, value, display=False)
+
+
+class ClaimError(AssertionError):
+    """A sentence of the text that this build's numbers do not support."""
+
+
+def claim(holds: bool, says: str) -> None:
+    """Stop with :class:`ClaimError` unless ``holds``: the guard of the sentence ``says``.
+
+    ``holds`` compares the number with its control (not only its sign); when it fails,
+    the sentence must change, not the guard.
+    """
+    if not bool(holds):
+        raise ClaimError(f"the text says {says}, but this build's numbers do not: rewrite the sentence")

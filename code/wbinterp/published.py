@@ -9,8 +9,9 @@ weights' digest, its config) is decided by :func:`wbinterp.store.load_or_train`,
 uses the published copy before training.
 
 Where the copy comes from is one setting, :func:`models_url`: the environment variable
-``WBINTERP_MODELS_URL`` when set (empty: never download), else ``models/`` under the
-site's address, ``html.baseurl`` in the repository's ``_config.yml``.
+``WBINTERP_MODELS_URL`` (unset or empty: never download). The package knows no site:
+the book passes its own address in (its generated notebooks and Binder set the
+variable to the site's ``models/``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from . import files
-from .data import REPO_ROOT
 from .hashing import sha256_file
 
 #: Environment variable that sets (or, empty, turns off) where published models come from.
@@ -51,18 +51,10 @@ class PublishError(ValueError):
     """A published store cannot be written where asked; the message says why, in one line."""
 
 
-def models_url(config_file: Path = REPO_ROOT / "_config.yml") -> str | None:
-    """The published store's address, or ``None`` when nothing is to be downloaded."""
-    if URL_ENV in os.environ:
-        return os.environ[URL_ENV].strip() or None
-    if not config_file.is_file():
-        return None
-    try:
-        import yaml
-    except ImportError:  # a checkout without the book's tools: no site address to read
-        return None
-    baseurl = ((yaml.safe_load(config_file.read_text()) or {}).get("html") or {}).get("baseurl")
-    return f"{baseurl.rstrip('/')}/models/" if baseurl else None
+def models_url() -> str | None:
+    """The published store's address (``$WBINTERP_MODELS_URL``), or ``None`` when
+    nothing is to be downloaded."""
+    return os.environ.get(URL_ENV, "").strip() or None
 
 
 def _is_publication(folder: Path) -> bool:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import get_args
 
+import platformdirs
 from torch import nn
 
 from . import data as data_mod
@@ -77,8 +78,13 @@ class Stored(TrainResult):
 
 
 def store_dir() -> Path:
-    """``$WBINTERP_STORE`` if set, else ``_store`` in the repository."""
-    return Path(os.environ.get(STORE_ENV, data_mod.REPO_ROOT / "_store")).expanduser()
+    """The model store: ``$WBINTERP_STORE`` if set, else ``store`` in the user's cache
+    folder for ``wbinterp`` (platformdirs; ``~/.cache/wbinterp/store`` on Linux: every
+    model in it can be fetched or trained again). The book's ``Makefile`` sets it to the
+    repository's ``_store/``."""
+    if STORE_ENV in os.environ:
+        return Path(os.environ[STORE_ENV]).expanduser()
+    return Path(platformdirs.user_cache_dir("wbinterp", appauthor=False)) / "store"
 
 
 # --- one format for everything trained --------------------------------------------------
@@ -324,13 +330,17 @@ def publish(out: Path, root: Path | None = None) -> list[Path]:
     return folders
 
 
-def fetch_all(root: Path | None = None) -> tuple[int, list[str]]:
+def fetch_all(root: Path | None = None, url: str | None = None) -> tuple[int, list[str]]:
     """Every published model that today's code would use, checked and stored (the ones
-    already stored are skipped). Returns how many were stored and one line per model
-    refused; raises :class:`wbinterp.published.FetchError` when there is no published store."""
-    url = published.models_url()
+    already stored are skipped) from the published store at ``url`` (default
+    :func:`wbinterp.published.models_url`). Returns how many were stored and one line per
+    model refused; raises :class:`wbinterp.published.FetchError` when there is no
+    published store."""
+    url = url or published.models_url()
     if url is None:
-        raise published.FetchError(f"no published store is set (see {published.URL_ENV})")
+        raise published.FetchError(
+            f"no published store is set: give its address (--url) or set {published.URL_ENV}"
+        )
     root = Path(root) if root is not None else store_dir()
     _writable_store(root, "cannot fetch into it", published.FetchError)
     checksums: dict[str, str] = {}

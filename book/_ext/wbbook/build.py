@@ -255,14 +255,25 @@ def glue_differences(first: dict[str, str], second: dict[str, str]) -> list[str]
     return sorted(k for k in first.keys() | second.keys() if first.get(k) != second.get(k))
 
 
-def fetch_published_models() -> int:
-    """Download every published model today's code uses into the model store (the ones
-    stored already are kept); returns how many were fetched. When the site cannot be
-    reached, one line says so and the build trains what the store lacks."""
+def site_models_url(config_file: Path) -> str | None:
+    """The book's published store, ``models/`` under the site's address (``html.baseurl``
+    in ``config_file``); ``None`` when the file names no site. The package knows no site:
+    the book passes this address in."""
+    if not config_file.is_file():
+        return None
+    baseurl = ((yaml.safe_load(config_file.read_text()) or {}).get("html") or {}).get("baseurl")
+    return f"{baseurl.rstrip('/')}/models/" if baseurl else None
+
+
+def fetch_published_models(url: str | None) -> int:
+    """Download every published model today's code uses from ``url`` (default
+    ``$WBINTERP_MODELS_URL``) into the model store (the ones stored already are kept);
+    returns how many were fetched. When the site cannot be reached, one line says so and
+    the build trains what the store lacks."""
     from wbinterp import published, store
 
     try:
-        fetched, refused = store.fetch_all()
+        fetched, refused = store.fetch_all(url=url)
     except published.FetchError as err:
         print(
             f"wbbook.build: no published models fetched ({err}); the chapters train what they need",
@@ -286,7 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     edition = editions[0] if editions else "book"
     root = Path.cwd()
     if from_published:
-        fetch_published_models()
+        from wbinterp.published import models_url
+
+        fetch_published_models(models_url() or site_models_url(root / "_config.yml"))
     fingerprint = package_fingerprint()
     if refresh_execution_cache(root / EXECUTION_CACHE, fingerprint):
         print(f"{PACKAGE} changed since the chapters were executed: every chapter will re-run", flush=True)

@@ -195,16 +195,16 @@ def install_cell(repository_url: str, ref: str, models_url: str | None = None) -
 
     Where the package is missing (Colab, a fresh Jupyter) it pip-installs it from
     ``code/`` in the repository at ``ref``, with myst-nb (chapters glue their numbers
-    through it), keeps the data and the trained models beside the notebook, and points
-    the package at the published models (``models_url``, the site's ``models/``: a
-    checkout reads it from ``_config.yml`` itself). In a checkout of the repository
-    (``make book``'s environment, Binder) it does nothing.
+    through it). It tells the package where the data and the trained models go (the
+    repository's ``data/`` and ``_store/`` in a checkout, else beside the notebook) and
+    passes it the book's published models (``models_url``, the site's ``models/``); a
+    variable already set is left as it is.
     """
     owner, name = github_repo(repository_url)
     package = f"wbinterp @ git+https://github.com/{owner}/{name}.git@{ref}#subdirectory=code"
     return f"""\
 # Run this cell first. Where the book's package is missing (Colab, a fresh Jupyter) it
-# installs it from the book's repository; in a checkout of the repository it does nothing.
+# installs it from the book's repository; then it says where data and models go.
 import importlib.util, os, subprocess, sys
 from pathlib import Path
 
@@ -214,11 +214,11 @@ missing = [requirement for module, requirement in [("wbinterp", PACKAGE), ("myst
 if missing:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
     importlib.invalidate_caches()
-if not (Path(importlib.util.find_spec("wbinterp").origin).parents[2] / "_toc.yml").is_file():
-    # installed from git, not a checkout: MNIST and the trained models go beside this notebook
-    os.environ.setdefault("WBINTERP_DATA", os.path.abspath("data"))
-    os.environ.setdefault("WBINTERP_STORE", os.path.abspath("_store"))""" + (
-        f'\n    os.environ.setdefault("WBINTERP_MODELS_URL", {json.dumps(models_url)})' if models_url else ""
+checkout = Path(importlib.util.find_spec("wbinterp").origin).parents[2]
+home = checkout if (checkout / "_toc.yml").is_file() else Path.cwd()  # else: not a checkout
+os.environ.setdefault("WBINTERP_DATA", str(home / "data"))
+os.environ.setdefault("WBINTERP_STORE", str(home / "_store"))""" + (
+        f'\nos.environ.setdefault("WBINTERP_MODELS_URL", {json.dumps(models_url)})' if models_url else ""
     )
 
 
