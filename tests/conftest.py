@@ -54,14 +54,14 @@ def make_raw_files(
 
 
 @pytest.fixture
-def tiny_spec(tmp_path) -> tuple[data.DatasetSpec, Path]:
-    """A spec whose checksums match small files in ``tmp_path/MNIST/raw``."""
+def tiny_files(tmp_path) -> tuple[data.DatasetFiles, Path]:
+    """A files whose checksums match small files in ``tmp_path/MNIST/raw``."""
     root = tmp_path / "data"
     hashes = make_raw_files(root / "MNIST" / "raw")
-    spec = data.DatasetSpec(
+    files = data.DatasetFiles(
         name="mnist", torchvision_class="MNIST", sha256=hashes, classes=data.MNIST.classes
     )
-    return spec, root
+    return files, root
 
 
 def synthetic_dataset(n_train: int = 256, n_test: int = 64, seed: int = 0) -> data.Dataset:

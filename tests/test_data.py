@@ -14,9 +14,9 @@ from wbinterp import data
 from .conftest import make_raw_files
 
 
-def test_loads_small_files_as_unit_interval_tensors(tiny_spec):
-    spec, root = tiny_spec
-    ds = data.load_spec(spec, root)
+def test_loads_small_files_as_unit_interval_tensors(tiny_files):
+    files, root = tiny_files
+    ds = data.load_files(files, root)
     assert ds.train.images.shape == (60, 784) and ds.test.images.shape == (20, 784)
     assert ds.train.images.dtype == torch.float32 and ds.train.labels.dtype == torch.int64
     assert 0.0 <= ds.train.images.min() and ds.train.images.max() <= 1.0
@@ -24,43 +24,43 @@ def test_loads_small_files_as_unit_interval_tensors(tiny_spec):
     assert len(ds.checksum) == 64
 
 
-def test_missing_file_names_file_and_remedy(tiny_spec):
-    spec, root = tiny_spec
+def test_missing_file_names_file_and_remedy(tiny_files):
+    files, root = tiny_files
     (root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(data.DataError, match=r"t10k-labels-idx1-ubyte is missing.*python -m wbinterp data"):
-        data.load_spec(spec, root)
+        data.load_files(files, root)
 
 
-def test_truncated_file_is_refused(tiny_spec):
-    spec, root = tiny_spec
+def test_truncated_file_is_refused(tiny_files):
+    files, root = tiny_files
     path = root / "MNIST" / "raw" / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(
         data.DataError, match=r"train-images-idx3-ubyte is corrupted or truncated \(1000 bytes"
     ):
-        data.load_spec(spec, root)
+        data.load_files(files, root)
 
 
-def test_corrupted_byte_is_refused_and_never_replaced(tiny_spec):
-    spec, root = tiny_spec
+def test_corrupted_byte_is_refused_and_never_replaced(tiny_files):
+    files, root = tiny_files
     path = root / "MNIST" / "raw" / "train-images-idx3-ubyte"
     raw = bytearray(path.read_bytes())
     raw[500] ^= 0xFF
     path.write_bytes(bytes(raw))
     with pytest.raises(data.DataError, match="corrupted"):
-        data.load_spec(spec, root, download_missing=True)
+        data.load_files(files, root, download_missing=True)
     assert path.read_bytes() == bytes(raw)  # the bad file is left for the user to inspect
 
 
-def test_checksum_identifies_the_files(tiny_spec, tmp_path):
-    spec, root = tiny_spec
-    first = data.verify(spec, root)
+def test_checksum_identifies_the_files(tiny_files, tmp_path):
+    files, root = tiny_files
+    first = data.verify(files, root)
     other_root = tmp_path / "other"
     other_hashes = make_raw_files(other_root / "MNIST" / "raw", seed=1)
-    other_spec = data.DatasetSpec(spec.name, spec.torchvision_class, other_hashes, spec.classes)
-    assert data.verify(other_spec, other_root) != first
-    other = dict(spec.sha256, **{"train-labels-idx1-ubyte": "0" * 64})
-    changed = data.DatasetSpec(spec.name, spec.torchvision_class, other, spec.classes)
+    other_files = data.DatasetFiles(files.name, files.torchvision_class, other_hashes, files.classes)
+    assert data.verify(other_files, other_root) != first
+    other = dict(files.sha256, **{"train-labels-idx1-ubyte": "0" * 64})
+    changed = data.DatasetFiles(files.name, files.torchvision_class, other, files.classes)
     with pytest.raises(data.DataError):
         data.verify(changed, root)
 
@@ -68,10 +68,10 @@ def test_checksum_identifies_the_files(tiny_spec, tmp_path):
 def test_install_from_gzip_folder(tmp_path):
     source = tmp_path / "originals"
     hashes = make_raw_files(source, compress=True, seed=3)
-    spec = data.DatasetSpec("mnist", "MNIST", hashes, data.MNIST.classes)
+    files = data.DatasetFiles("mnist", "MNIST", hashes, data.MNIST.classes)
     root = tmp_path / "data"
-    data.install_from(spec, source, root)
-    ds = data.load_spec(spec, root)
+    data.install_from(files, source, root)
+    ds = data.load_files(files, root)
     assert len(ds.train) == 60
     assert sorted(p.name for p in source.iterdir()) == sorted(f"{n}.gz" for n in hashes)
 
@@ -81,8 +81,8 @@ def test_install_from_missing_source_says_what_to_do(tmp_path):
         data.install_from(data.MNIST, tmp_path / "nowhere", tmp_path / "data")
 
 
-def test_download_failure_is_reported(tiny_spec, monkeypatch):
-    spec, root = tiny_spec
+def test_download_failure_is_reported(tiny_files, monkeypatch):
+    files, root = tiny_files
     shutil.rmtree(root / "MNIST")
 
     class Offline:
@@ -91,7 +91,7 @@ def test_download_failure_is_reported(tiny_spec, monkeypatch):
 
     monkeypatch.setattr(data.torchvision.datasets, "MNIST", Offline)
     with pytest.raises(data.DataError, match=r"download into .* failed.*--from DIR"):
-        data.load_spec(spec, root, download_missing=True)
+        data.load_files(files, root, download_missing=True)
 
 
 def test_unknown_dataset_name():

@@ -271,7 +271,7 @@ def test_data_from_onto_a_full_disk_says_so(tmp_path):
     done = _run(
         f"""
         from wbinterp import data
-        data.SPECS["mnist"] = data.DatasetSpec("mnist", "MNIST", {hashes!r}, data.MNIST.classes)
+        data.DATASET_FILES["mnist"] = data.DatasetFiles("mnist", "MNIST", {hashes!r}, data.MNIST.classes)
         sys.exit(main(["data", "mnist", "--from", {str(source)!r}]))
         """,
         max_file_bytes=10_000,  # the training images are 47 kB

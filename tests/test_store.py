@@ -317,11 +317,13 @@ def test_cli_data_from_an_empty_folder(tmp_path, monkeypatch, capsys):
 
 
 def _source(tmp_path, monkeypatch, broken: str, content: bytes):
-    """Four small original files, with ``broken`` replaced by ``content``; MNIST's spec
+    """Four small original files, with ``broken`` replaced by ``content``; MNIST's files
     made to expect the small files."""
     source = tmp_path / "source"
     hashes = make_raw_files(source, compress=True)
-    monkeypatch.setitem(data.SPECS, "mnist", data.DatasetSpec("mnist", "MNIST", hashes, data.MNIST.classes))
+    monkeypatch.setitem(
+        data.DATASET_FILES, "mnist", data.DatasetFiles("mnist", "MNIST", hashes, data.MNIST.classes)
+    )
     (source / f"{broken}.gz").write_bytes(content)
     return source
 

@@ -18,6 +18,23 @@ def test_visible_code_uses_no_hidden_only_name(chapter):
     assert lint.hidden_only_names(chapter) == {}
 
 
+def test_at_most_thirty_percent_of_the_chapters_code_is_hidden():
+    counts = [lint.code_lines(chapter) for chapter in CHAPTERS]
+    hidden, total = sum(h for h, _ in counts), sum(t for _, t in counts)
+    assert hidden <= lint.MAX_HIDDEN_SHARE * total, f"{hidden} of {total} code lines hidden"
+
+
+def test_code_lines_counts_hidden_cells_and_skips_blanks_and_comments(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# A page\n\n```{code-cell} ipython3\n:tags: [remove-cell]\n# glue\nx = 1\n\ny = 2\n```\n\n"
+        "```{code-cell} ipython3\n:tags: [remove-output]\nfig = x + y\n```\n\n"
+        "```{code-cell} ipython3\n:tags: [hide-cell]\nz = 3\n```\n"
+    )
+    assert lint.code_lines(page) == (2, 4)
+    assert lint.main([str(page)]) == 1  # half the code hidden: over the limit
+
+
 def test_the_check_finds_a_hidden_only_name(tmp_path):
     page = tmp_path / "page.md"
     page.write_text(

@@ -74,13 +74,13 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _data(args: argparse.Namespace) -> int:
-    spec = data.SPECS[args.dataset]
+    dataset_files = data.DATASET_FILES[args.dataset]
     root = data.data_dir()
     if args.source:
-        data.install_from(spec, Path(args.source), root)
+        data.install_from(dataset_files, Path(args.source), root)
     else:
-        data.download(spec, root)
-    print(f"{args.dataset}: verified in {data.raw_folder(spec, root)}")
+        data.download(dataset_files, root)
+    print(f"{args.dataset}: verified in {data.raw_folder(dataset_files, root)}")
     return 0
 
 
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_train)
 
     p = sub.add_parser("data", help="download a dataset, or copy it from a local folder, and verify it")
-    p.add_argument("dataset", choices=sorted(data.SPECS))
+    p.add_argument("dataset", choices=sorted(data.DATASET_FILES))
     p.add_argument("--from", dest="source", help="folder holding the four original (.gz) files")
     p.set_defaults(func=_data)
 

@@ -37,7 +37,7 @@ class DataError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class DatasetSpec:
+class DatasetFiles:
     """Where torchvision looks for a dataset and what its files must hash to."""
 
     name: str
@@ -50,7 +50,7 @@ class DatasetSpec:
     """Human-readable class names, in label order."""
 
 
-MNIST = DatasetSpec(
+MNIST = DatasetFiles(
     name="mnist",
     torchvision_class="MNIST",
     sha256={
@@ -62,7 +62,7 @@ MNIST = DatasetSpec(
     classes=tuple(str(d) for d in range(10)),
 )
 
-FASHION_MNIST = DatasetSpec(
+FASHION_MNIST = DatasetFiles(
     name="fashion-mnist",
     torchvision_class="FashionMNIST",
     sha256={
@@ -85,7 +85,7 @@ FASHION_MNIST = DatasetSpec(
     ),
 )
 
-SPECS = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
+DATASET_FILES = {files.name: files for files in (MNIST, FASHION_MNIST)}
 
 
 @dataclass(frozen=True)
@@ -122,34 +122,34 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir("wbinterp", appauthor=False))
 
 
-def raw_folder(spec: DatasetSpec, root: Path) -> Path:
-    """The folder where torchvision looks for ``spec``'s decompressed files."""
-    return Path(root) / spec.torchvision_class / "raw"
+def raw_folder(files: DatasetFiles, root: Path) -> Path:
+    """The folder where torchvision looks for the decompressed files of ``files``."""
+    return Path(root) / files.torchvision_class / "raw"
 
 
-def verify(spec: DatasetSpec, root: Path) -> str:
-    """Check every raw file of ``spec`` under ``root``; return the dataset checksum.
+def verify(files: DatasetFiles, root: Path) -> str:
+    """Check every raw file of ``files`` under ``root``; return the dataset checksum.
 
     Raises :class:`DataError` naming the first missing or corrupted file.
     """
-    folder = raw_folder(spec, root)
-    for filename, expected in spec.sha256.items():
+    folder = raw_folder(files, root)
+    for filename, expected in files.sha256.items():
         path = folder / filename
         if not path.is_file():
             raise DataError(
-                f"{spec.name}: file {path} is missing. Run "
-                f"`python -m wbinterp data {spec.name}` with internet access to download it, "
-                f"or `python -m wbinterp data {spec.name} --from DIR` to copy the original "
+                f"{files.name}: file {path} is missing. Run "
+                f"`python -m wbinterp data {files.name}` with internet access to download it, "
+                f"or `python -m wbinterp data {files.name} --from DIR` to copy the original "
                 f"files from a local folder (set ${DATA_ENV} to use another data directory)."
             )
         actual = sha256_file(path)
         if actual != expected:
             raise DataError(
-                f"{spec.name}: file {path} is corrupted or truncated "
+                f"{files.name}: file {path} is corrupted or truncated "
                 f"({path.stat().st_size} bytes, sha256 {actual[:12]}…, expected {expected[:12]}…). "
-                f"Delete it and run `python -m wbinterp data {spec.name}` again."
+                f"Delete it and run `python -m wbinterp data {files.name}` again."
             )
-    joined = "".join(f"{name}:{spec.sha256[name]}\n" for name in sorted(spec.sha256))
+    joined = "".join(f"{name}:{files.sha256[name]}\n" for name in sorted(files.sha256))
     return sha256_text(joined)
 
 
@@ -184,89 +184,89 @@ def _decompress(source: Path, tmp: Path, cannot_write: str, name: str) -> None:
             raise DataError(cannot_write.format(err.strerror or err)) from None
 
 
-def install_from(spec: DatasetSpec, source: Path, root: Path) -> None:
+def install_from(files: DatasetFiles, source: Path, root: Path) -> None:
     """Decompress the four original ``.gz`` files (or copy plain ones) from ``source``.
 
     Each file is checked against its published SHA-256 before it is moved to where
     torchvision looks for it, so a bad source leaves nothing behind. The source folder is
     only read.
     """
-    source, folder = Path(source), raw_folder(spec, root)
+    source, folder = Path(source), raw_folder(files, root)
     if not source.is_dir():
         raise DataError(
-            f"{spec.name}: {source} is not a folder; point --from at the folder "
+            f"{files.name}: {source} is not a folder; point --from at the folder "
             f"holding the four original files."
         )
-    for filename in spec.sha256:
+    for filename in files.sha256:
         gz, plain = source / f"{filename}.gz", source / filename
         if not (gz.is_file() or plain.is_file()):
             raise DataError(
-                f"{spec.name}: neither {gz} nor {plain} exists; "
+                f"{files.name}: neither {gz} nor {plain} exists; "
                 f"point --from at the folder holding the four original files."
             )
     cannot_write = (
-        f"{spec.name}: the data folder {folder} cannot be written ({{}}); free some space "
+        f"{files.name}: the data folder {folder} cannot be written ({{}}); free some space "
         f"or set ${DATA_ENV} to a folder you can write to."
     )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise DataError(cannot_write.format(err.strerror or err)) from None
-    for filename, expected in spec.sha256.items():
+    for filename, expected in files.sha256.items():
         gz, plain = source / f"{filename}.gz", source / filename
         tmp = folder / f".{filename}.part"
         try:
-            _decompress(gz if gz.is_file() else plain, tmp, cannot_write, spec.name)
+            _decompress(gz if gz.is_file() else plain, tmp, cannot_write, files.name)
             actual = sha256_file(tmp)
             if actual != expected:
                 raise DataError(
-                    f"{spec.name}: {gz if gz.is_file() else plain} does not hold the "
+                    f"{files.name}: {gz if gz.is_file() else plain} does not hold the "
                     f"original {filename} (sha256 {actual[:12]}…, expected "
                     f"{expected[:12]}…); copy the original file again."
                 )
             os.replace(tmp, folder / filename)
         finally:
             tmp.unlink(missing_ok=True)
-    verify(spec, root)
+    verify(files, root)
 
 
-def download(spec: DatasetSpec, root: Path) -> None:
+def download(files: DatasetFiles, root: Path) -> None:
     """Download through torchvision (it checks the archives' md5), then verify."""
-    cls = getattr(torchvision.datasets, spec.torchvision_class)
+    cls = getattr(torchvision.datasets, files.torchvision_class)
     try:
         cls(str(root), train=True, download=True)
         cls(str(root), train=False, download=True)
     except Exception as err:  # torchvision raises RuntimeError or URLError
         raise DataError(
-            f"{spec.name}: download into {raw_folder(spec, root)} failed ({err}). "
+            f"{files.name}: download into {raw_folder(files, root)} failed ({err}). "
             f"Without internet, copy the original files with "
-            f"`python -m wbinterp data {spec.name} --from DIR`."
+            f"`python -m wbinterp data {files.name} --from DIR`."
         ) from err
-    verify(spec, root)
+    verify(files, root)
 
 
-def _read_split(spec: DatasetSpec, root: Path, train: bool) -> Split:
-    cls = getattr(torchvision.datasets, spec.torchvision_class)
+def _read_split(files: DatasetFiles, root: Path, train: bool) -> Split:
+    cls = getattr(torchvision.datasets, files.torchvision_class)
     ds = cls(str(root), train=train, download=False)
     images = ds.data.reshape(len(ds.data), -1).to(torch.float32) / 255.0
     return Split(images=images.contiguous(), labels=ds.targets.to(torch.int64))
 
 
-def load_spec(spec: DatasetSpec, root: Path | None = None, download_missing: bool = False) -> Dataset:
-    """Load a dataset described by ``spec`` from ``root`` (default :func:`data_dir`)."""
+def load_files(files: DatasetFiles, root: Path | None = None, download_missing: bool = False) -> Dataset:
+    """Load a dataset described by ``files`` from ``root`` (default :func:`data_dir`)."""
     root = Path(root) if root is not None else data_dir()
     try:
-        checksum = verify(spec, root)
+        checksum = verify(files, root)
     except DataError:
-        if not download_missing or any((raw_folder(spec, root) / f).exists() for f in spec.sha256):
+        if not download_missing or any((raw_folder(files, root) / f).exists() for f in files.sha256):
             raise  # a corrupted file is never silently replaced
-        download(spec, root)
-        checksum = verify(spec, root)
+        download(files, root)
+        checksum = verify(files, root)
     return Dataset(
-        name=spec.name,
-        train=_read_split(spec, root, train=True),
-        test=_read_split(spec, root, train=False),
-        classes=spec.classes,
+        name=files.name,
+        train=_read_split(files, root, train=True),
+        test=_read_split(files, root, train=False),
+        classes=files.classes,
         checksum=checksum,
     )
 
@@ -311,7 +311,7 @@ def similarity_labels(mnist: Dataset) -> Dataset:
 def _load_cached(name: str, root: str, download_missing: bool) -> Dataset:
     if name == "mnist-similarity":
         return similarity_labels(_load_cached("mnist", root, download_missing))
-    return load_spec(SPECS[name], Path(root), download_missing)
+    return load_files(DATASET_FILES[name], Path(root), download_missing)
 
 
 def load(name: str = "mnist", root: Path | None = None, download_missing: bool = True) -> Dataset:

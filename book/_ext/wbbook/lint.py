@@ -3,7 +3,8 @@
 A code cell tagged ``remove-cell`` (or ``remove-input``) is invisible on the page; a
 visible cell that uses a name only such a cell defines cannot be followed or copied
 by a reader. ``python -m wbbook.lint book/*.md`` lists those names, chapter by chapter,
-and the exercises a student would find without a solution or sketch to check against.
+the exercises a student would find without a solution or sketch to check against, and
+the share of the chapters' code that is hidden (:data:`MAX_HIDDEN_SHARE` at most).
 """
 
 from __future__ import annotations
@@ -55,6 +56,26 @@ def hidden_only_names(path: Path) -> dict[str, int]:
     return found
 
 
+MAX_HIDDEN_SHARE = 0.30
+"""The largest share of the chapters' code lines that may be hidden (``remove-*``)."""
+
+
+def code_lines(path: Path) -> tuple[int, int]:
+    """``(hidden, all)``: the chapter's code lines, neither blank nor only a comment, in
+    hidden cells and in all code cells."""
+    hidden = total = 0
+    for cell in jupytext.read(path).cells:
+        if cell.cell_type != "code":
+            continue
+        lines = [
+            line for line in cell.source.splitlines() if line.strip() and not line.lstrip().startswith("#")
+        ]
+        total += len(lines)
+        if HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
+            hidden += len(lines)
+    return hidden, total
+
+
 MIN_EXERCISES = 3
 """Exercises a chapter that has any must have (issue: a chapter with one is not a lesson)."""
 
@@ -89,6 +110,12 @@ def main(paths: list[str]) -> int:
         if 0 < count < MIN_EXERCISES:
             bad += 1
             print(f"{path}: {count} exercises; a chapter with exercises needs at least {MIN_EXERCISES}")
+    counts = [code_lines(path) for path in map(Path, paths)]
+    hidden, total = sum(h for h, _ in counts), sum(t for _, t in counts)
+    if total:
+        share = hidden / total
+        print(f"hidden code: {hidden} of {total} lines ({share:.0%}; at most {MAX_HIDDEN_SHARE:.0%})")
+        bad += share > MAX_HIDDEN_SHARE
     return 1 if bad else 0
 
 
