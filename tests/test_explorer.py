@@ -87,7 +87,10 @@ def test_export_writes_checked_files_the_page_can_run(tmp_path):
     manifest = _export(tmp_path, models)
     folder = tmp_path / "explorer"
     assert json.loads((folder / explorer.MANIFEST).read_text()) == manifest
-    assert manifest["format"] == explorer.FORMAT and manifest["transcoder"] == {"activation": "topk", "k": 4}
+    assert manifest["format"] == explorer.EXPORT_FORMAT and manifest["transcoder"] == {
+        "activation": "topk",
+        "k": 4,
+    }
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         [explorer.MANIFEST] + [f["path"] for f in manifest["files"].values()]
     )

@@ -144,7 +144,7 @@ def test_the_package_knows_no_site_the_address_is_passed_in(monkeypatch):
 def test_unsafe_names_in_a_manifest_are_refused(site, tmp_path):
     (site / "models").mkdir()
     (site / "models" / published.MANIFEST).write_text(
-        json.dumps({"format": published.FORMAT, "models": {"../evil": {"files": {}}}})
+        json.dumps({"format": published.MANIFEST_FORMAT, "models": {"../evil": {"files": {}}}})
     )
     with pytest.raises(published.FetchError, match="unsafe path"):
         with published.download("../evil", published.models_url(), tmp_path / "into"):

@@ -29,7 +29,7 @@ from .files import temp_folder
 from .hashing import sha256_bytes
 
 #: The manifest's format; the page's script refuses any other.
-FORMAT = "wbinterp-explorer/1"
+EXPORT_FORMAT = "wbinterp-explorer/1"
 #: What the page fetches first: every file's name, size and SHA-256.
 MANIFEST = "explorer.json"
 #: The safetensors metadata key naming the tensors stored as :func:`float24` planes, with
@@ -163,7 +163,7 @@ def export(
             (tmp / path).write_bytes(blob)
             files[name] = {"path": path, "sha256": digest, "bytes": len(blob)}
         manifest = {
-            "format": FORMAT,
+            "format": EXPORT_FORMAT,
             "classes": list(class_names),
             "transcoder": {"activation": transcoder.config.activation, "k": transcoder.config.k},
             "files": files,

@@ -36,7 +36,7 @@ from .hashing import sha256_file
 #: Environment variable that sets (or, empty, turns off) where published models come from.
 URL_ENV = "WBINTERP_MODELS_URL"
 MANIFEST = "manifest.json"
-FORMAT = 1
+MANIFEST_FORMAT = 1
 #: Seconds without a byte from the site before giving up (then the model is trained).
 TIMEOUT = 20.0
 #: Seconds one request (the manifest, or one file) may take in all, however it trickles.
@@ -62,7 +62,7 @@ def _is_publication(folder: Path) -> bool:
     model folders the manifest names)."""
     try:
         data = json.loads((folder / MANIFEST).read_text())
-        names = set(data["models"]) if data.get("format") == FORMAT else None
+        names = set(data["models"]) if data.get("format") == MANIFEST_FORMAT else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
     return names is not None and all(p.name == MANIFEST or p.name in names for p in folder.iterdir())
@@ -108,7 +108,7 @@ def publish(folders: Iterable[Path], out: Path, keep: tuple[Path, ...] = ()) -> 
             models[folder.name] = {
                 "files": {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size} for p in entries}
             }
-        manifest = {"format": FORMAT, "models": models}
+        manifest = {"format": MANIFEST_FORMAT, "models": models}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         files.make_readable(tmp)
         if out.exists():
@@ -269,8 +269,12 @@ def manifest(base_url: str, timeout: float | None = None, deadline: float | None
         data = json.loads(b"".join(chunks))
     except ValueError:
         raise FetchError(f"{url} is not a manifest (not JSON)") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("models"), dict):
-        raise FetchError(f"{url} is not a manifest of format {FORMAT}")
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != MANIFEST_FORMAT
+        or not isinstance(data.get("models"), dict)
+    ):
+        raise FetchError(f"{url} is not a manifest of format {MANIFEST_FORMAT}")
     return data
 
 

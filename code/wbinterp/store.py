@@ -51,7 +51,7 @@ from .train import TrainConfig, TrainResult
 
 #: Environment variable that chooses the store's folder.
 STORE_ENV = "WBINTERP_STORE"
-FORMAT = 3
+FOLDER_FORMAT = 3
 WEIGHTS, CONFIG, TRAINING = "model.safetensors", "config.json", "training.json"
 
 
@@ -107,7 +107,7 @@ def _write(result: TrainResult, config: Config, folder: Path, key: str) -> None:
     save_file(state, str(folder / WEIGHTS))
     (folder / CONFIG).write_text(json.dumps(kinds.to_dict(config), indent=2) + "\n")
     training = {
-        "format": FORMAT,
+        "format": FOLDER_FORMAT,
         "key": key,
         "digest": sha256_tensors(state),
         "seconds": result.seconds,
@@ -189,8 +189,8 @@ def load(folder: Path, key: str | None = None, config: Config | None = None) -> 
     except Exception as err:  # truncated file, bad JSON, a config that does not validate
         raise StoreError(f"{folder} cannot be read ({type(err).__name__}: {err})") from None
     history, seconds, precision = _training_record(folder, training)
-    if training.get("format") != FORMAT:
-        raise StoreError(f"{folder} is not in this package's format {FORMAT}")
+    if training.get("format") != FOLDER_FORMAT:
+        raise StoreError(f"{folder} is not in this package's format {FOLDER_FORMAT}")
     if precision not in get_args(precision_mod.Precision):
         raise StoreError(f"{folder}/{TRAINING} does not say which precision trained it")
     if key is not None and training.get("key") != key:

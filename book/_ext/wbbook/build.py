@@ -43,8 +43,9 @@ import yaml
 
 #: The science library whose source the executed outputs depend on.
 PACKAGE = "wbinterp"
-#: Where each edition's outputs go (jupyter-book's ``--path-output``) and its builder.
-EDITIONS = {"book": ("", "html"), "student": ("student", "html"), "pdf": ("pdf", "singlehtml")}
+#: What `python -m wbbook.build --NAME` builds: its output folder (jupyter-book's
+#: ``--path-output``) and its Sphinx builder (the site's editions are :data:`wbbook.site.EDITIONS`).
+BUILDS = {"book": ("", "html"), "student": ("student", "html"), "pdf": ("pdf", "singlehtml")}
 EXECUTION_CACHE = Path("_build") / ".jupyter_cache"
 #: The smallest text a figure may show at the column's width, in points.
 MIN_TEXT_POINTS = 9.0
@@ -112,7 +113,7 @@ def edition_config(root: Path, edition: str, out: Path) -> Path:
 
 def command(root: Path, edition: str, flags: list[str], fresh: bool) -> list[str]:
     """The ``jupyter-book build`` command line of ``edition``."""
-    folder, builder = EDITIONS[edition]
+    folder, builder = BUILDS[edition]
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(root), "--builder", builder]
     if folder:
         out = root / "_build" / folder
@@ -288,9 +289,9 @@ def fetch_published_models(url: str | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    editions = [e for e in EDITIONS if f"--{e}" in args]
+    editions = [e for e in BUILDS if f"--{e}" in args]
     from_published = "--from-published" in args
-    flags = [a for a in args if a.removeprefix("--") not in EDITIONS and a != "--from-published"]
+    flags = [a for a in args if a.removeprefix("--") not in BUILDS and a != "--from-published"]
     if len(editions) > 1:
         print("wbbook.build: choose one of --book, --student and --pdf", file=sys.stderr)
         return 2
@@ -303,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     fingerprint = package_fingerprint()
     if refresh_execution_cache(root / EXECUTION_CACHE, fingerprint):
         print(f"{PACKAGE} changed since the chapters were executed: every chapter will re-run", flush=True)
-    folder, builder = EDITIONS[edition]
+    folder, builder = BUILDS[edition]
     out = root / "_build" / folder / "_build" if folder else root / "_build"
     stamp = out / f".{builder}.package"
     # the pages depend on the package and on this machinery (its Sphinx extension and the
