@@ -73,6 +73,15 @@ def test_miss_then_hit(root, toy_data):
     assert second.history == first.history and second.config == TINY
 
 
+def test_models_come_out_frozen_for_analysis_trained_or_loaded(root, toy_data):
+    for stored in (store.load_or_train(TINY, root=root, dataset=toy_data) for _ in range(2)):
+        assert not stored.model.training
+        assert not any(p.requires_grad for p in stored.model.parameters())
+        x = toy_data.test.images[:3].clone().requires_grad_(True)
+        stored.model(x).sum().backward()  # a gradient with respect to the input still flows
+        assert x.grad is not None and x.grad.abs().sum() > 0
+
+
 def test_training_is_announced_on_stderr(root, toy_data, capsys):
     first = store.load_or_train(TINY, root=root, dataset=toy_data)
     assert f"wbinterp: training {first.path.name}" in capsys.readouterr().err

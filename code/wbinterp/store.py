@@ -200,11 +200,11 @@ def load(folder: Path, key: str | None = None, config: Config | None = None) -> 
     if sha256_tensors(state) != training.get("digest"):
         raise StoreError(f"{folder} has weights that do not match their recorded digest (corrupted)")
     try:
-        model = models.load_weights(kinds.of(saved_config).build(saved_config), state).eval()
+        model = models.load_weights(kinds.of(saved_config).build(saved_config), state)
     except ValueError as err:
         raise StoreError(f"{folder}: {err}") from None
     return Stored(
-        model,
+        frozen(model),
         history,
         seconds,
         precision_mod.check(precision),
@@ -213,6 +213,13 @@ def load(folder: Path, key: str | None = None, config: Config | None = None) -> 
         folder,
         str(training.get("key", "")),
     )
+
+
+def frozen(model: nn.Module) -> nn.Module:
+    """``model`` ready for analysis, as the store hands it out: in eval mode, its weights
+    needing no gradient (so an analysis needs no ``torch.no_grad`` or ``detach``; a
+    gradient with respect to an input, as an adversarial mask takes, still flows)."""
+    return model.eval().requires_grad_(False)
 
 
 def export(stored: Stored, out: Path) -> list[Path]:
@@ -473,7 +480,7 @@ def load_or_train(
                 file=sys.stderr,
                 flush=True,
             )
-    return Stored(result.model, result.history, result.seconds, precision, config, False, folder, key)
+    return Stored(frozen(result.model), result.history, result.seconds, precision, config, False, folder, key)
 
 
 def _writable_store(root: Path, consequence: str = "", error: type[Exception] | None = None) -> str | None:
