@@ -118,6 +118,17 @@ def test_glued_values_compare_two_builds(tmp_path):
     assert build.glue_differences(first, {}) == ["book/01_x/acc", "book/01_x/table"]
 
 
+def test_a_figure_glued_without_its_picture_is_found(tmp_path):
+    (tmp_path / "book").mkdir()
+    glue = {
+        "drawn": {"data": {"image/png": "AAAA", "text/plain": "<Figure size 720x400 with 2 Axes>"}},
+        "blank": {"data": {"text/plain": ["<Figure size 720x400 ", "with 2 Axes>"]}},
+        "number": {"data": {"text/plain": "0.98"}},
+    }
+    (tmp_path / "book" / "01_x.glue.json").write_text(json.dumps(glue))
+    assert build.figures_without_image(tmp_path) == ["book/01_x/blank"]
+
+
 @pytest.mark.skipif(not __import__("wbbook.browser").browser.chromium(), reason="needs Debian's chromium")
 def test_print_pdf(tmp_path):
     (tmp_path / "index.html").write_text("<html><body><h1>Book</h1><p>Text.</p></body></html>")

@@ -44,7 +44,7 @@ import yaml
 #: The science library whose source the executed outputs depend on.
 PACKAGE = "wbinterp"
 #: What `python -m wbbook.build --NAME` builds: its output folder (jupyter-book's
-#: ``--path-output``) and its Sphinx builder (the site's editions are :data:`wbbook.site.EDITIONS`).
+#: ``--path-output``) and its Sphinx builder (the site's editions are ``wbbook.site.EDITIONS``).
 BUILDS = {"book": ("", "html"), "student": ("student", "html"), "pdf": ("pdf", "singlehtml")}
 EXECUTION_CACHE = Path("_build") / ".jupyter_cache"
 #: The smallest text a figure may show at the column's width, in points.
@@ -230,6 +230,24 @@ def long_output_lines(execute_dir: Path, limit: int = MAX_OUTPUT_CHARS) -> list[
     return found
 
 
+def figures_without_image(execute_dir: Path) -> list[str]:
+    """Glued figures (``"page/key"``) that carry no picture, only matplotlib's text
+    ``<Figure size ...>``: a figure glued after the cell that drew it has ended is shown
+    as nothing on the page, without a warning from myst-nb."""
+    import json
+
+    blank = []
+    for path in sorted(Path(execute_dir).rglob("*.glue.json")):
+        page = path.relative_to(execute_dir).as_posix().removesuffix(".glue.json")
+        for key, output in json.loads(path.read_text()).items():
+            data = output.get("data", {})
+            text = data.get("text/plain", "")
+            text = "".join(text) if isinstance(text, list) else text
+            if text.startswith("<Figure size") and not any(m.startswith("image/") for m in data):
+                blank.append(f"{page}/{key}")
+    return blank
+
+
 def glued_values(execute_dir: Path) -> dict[str, str]:
     """Every glued number and table of an executed book, ``{"page/key": text}``.
 
@@ -337,7 +355,14 @@ def main(argv: list[str] | None = None) -> int:
         left = solutions_left(out / builder) if edition == "student" else []
         for page in left:
             print(f"wbbook.build: the student edition still shows a solution: {page}", file=sys.stderr)
-        if small or long_lines or left:
+        blank = figures_without_image(out / "jupyter_execute")
+        for key in blank:
+            print(
+                f"wbbook.build: the figure {key} was glued without its picture: glue it in the "
+                "cell that draws it",
+                file=sys.stderr,
+            )
+        if small or long_lines or left or blank:
             status = 1
         elif sizes:
             print(
