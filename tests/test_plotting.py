@@ -84,3 +84,15 @@ def test_histograms_show_each_population_as_shares_of_itself():
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["many", "few"]
     assert plotting.smallest_text(fig) >= 9.0
     plt.close(fig)
+
+
+def test_signed_grid_with_one_scale_shows_it_in_a_labelled_colour_bar():
+    images = np.stack([np.linspace(-1, 1, 784), 3 * np.linspace(-1, 1, 784)])
+    fig = plotting.signed_grid(images, ncols=2, shared_scale=True, colorbar_label="pixel weight")
+    *grid, bar = fig.axes
+    assert len(grid) == 2 and bar.get_xlabel() == "pixel weight"
+    assert [im.get_clim() for ax in grid for im in ax.get_images()] == [(-3.0, 3.0)] * 2
+    assert plotting.smallest_text(fig) >= 9.0
+    with pytest.raises(ValueError, match="shared_scale=True"):
+        plotting.signed_grid(images, colorbar_label="pixel weight")
+    plt.close("all")

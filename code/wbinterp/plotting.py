@@ -76,13 +76,17 @@ def signed_grid(
     size: float = 1.1,
     row_labels: Sequence[str] | None = None,
     shared_scale: bool = False,
+    colorbar_label: str | None = None,
 ) -> Figure:
     """Grid of signed 28×28 images (blue positive, red negative, white zero).
 
     Each image is scaled symmetrically about zero by its own largest magnitude,
-    or by the largest over all images when ``shared_scale``. The grid is at most
+    or by the largest over all images when ``shared_scale``, which a colour bar
+    labelled ``colorbar_label`` then shows under the grid. The grid is at most
     the column's width, row labels included (``size`` shrinks to fit).
     """
+    if colorbar_label is not None and not shared_scale:
+        raise ValueError("a colour bar needs one scale for every image: pass shared_scale=True")
     arr = _as_images(images)
     nrows = -(-len(arr) // ncols)
     size = min(size, (COLUMN_INCHES - (1.4 if row_labels is not None else 0.0)) / ncols)
@@ -101,7 +105,16 @@ def signed_grid(
     if row_labels is not None:
         for r, label in enumerate(row_labels):
             axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
-    fig.tight_layout()
+    if colorbar_label is None:
+        fig.tight_layout()
+        return fig
+    bar = 0.5 / fig.get_figheight()  # half an inch under the grid, whatever its height
+    fig.tight_layout(rect=(0, bar, 1, 1))
+    cax = fig.add_axes((0.3, 0.25 * bar, 0.4, 0.2 * bar))
+    scale = plt.cm.ScalarMappable(cmap=DIVERGING, norm=plt.Normalize(-global_max, global_max))
+    fig.colorbar(scale, cax=cax, orientation="horizontal")
+    cax.set_xlabel(colorbar_label, fontsize=9)
+    cax.tick_params(labelsize=9)
     return fig
 
 

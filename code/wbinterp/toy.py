@@ -166,7 +166,7 @@ def _fit(task: Task, d_hidden: int, steps: int, batch_size: int, lr: float, weig
         opt.step()
         sched.step()
         losses.append(loss.item())
-    model.eval()
+    model.eval().requires_grad_(False)  # read from its weights, like the store's models
     return model, losses
 
 
