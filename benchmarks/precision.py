@@ -34,18 +34,33 @@ def measure_bilinear(model, mnist: data.Dataset) -> dict[str, float]:
         h = model.embed(mnist.test.images)
         spec = bilinear.spectrum(model.interaction_matrices())
         top10 = bilinear.truncation_accuracy(spec, h, mnist.test.labels, [10])[10]
-    return {"accuracy": train.evaluate(model, mnist.test)["accuracy"], "top-10 accuracy": top10}
+    return {
+        "accuracy": train.evaluate(model, mnist.test)["accuracy"],
+        "top-10 accuracy": top10,
+    }
 
 
 def measure_transcoder(coder, mlp, mnist: data.Dataset) -> dict[str, float]:
     with torch.no_grad():
-        scores = sparse.evaluate_transcoder(coder, mlp, mnist.test.images, mnist.test.labels)
-    return {"fvu": scores["fvu"], "spliced accuracy": scores["spliced_accuracy"], "l0": scores["l0"]}
+        scores = sparse.evaluate_transcoder(
+            coder, mlp, mnist.test.images, mnist.test.labels
+        )
+    return {
+        "fvu": scores["fvu"],
+        "spliced accuracy": scores["spliced_accuracy"],
+        "l0": scores["l0"],
+    }
 
 
-def runs(seeds: list[int], precision: str, mnist: data.Dataset) -> dict[str, dict[str, list[float]]]:
+def runs(
+    seeds: list[int], precision: str, mnist: data.Dataset
+) -> dict[str, dict[str, list[float]]]:
     """Every measurement of every seed trained in ``precision``: ``{model: {metric: [per seed]}}``."""
-    out: dict[str, dict[str, list[float]]] = {"book": {}, "relu": {}, "transcoder-topk": {}}
+    out: dict[str, dict[str, list[float]]] = {
+        "book": {},
+        "relu": {},
+        "transcoder-topk": {},
+    }
 
     def add(model: str, values: dict[str, float]) -> None:
         for metric, value in values.items():
@@ -53,12 +68,18 @@ def runs(seeds: list[int], precision: str, mnist: data.Dataset) -> dict[str, dic
 
     relu = store.load_or_train("relu", dataset=mnist, precision=precision).model
     for seed in seeds:
-        book = store.load_or_train(presets.get("book").with_(seed=seed), dataset=mnist, precision=precision)
+        book = store.load_or_train(
+            presets.get("book").with_(seed=seed), dataset=mnist, precision=precision
+        )
         add("book", measure_bilinear(book.model, mnist))
-        mlp = store.load_or_train(presets.get("relu").with_(seed=seed), dataset=mnist, precision=precision)
+        mlp = store.load_or_train(
+            presets.get("relu").with_(seed=seed), dataset=mnist, precision=precision
+        )
         add("relu", {"accuracy": train.evaluate(mlp.model, mnist.test)["accuracy"]})
         coder = store.load_or_train(
-            presets.get("transcoder-topk").with_(seed=seed), dataset=mnist, precision=precision
+            presets.get("transcoder-topk").with_(seed=seed),
+            dataset=mnist,
+            precision=precision,
         )
         add("transcoder-topk", measure_transcoder(coder.model, relu, mnist))
     return out
@@ -71,14 +92,20 @@ def main() -> int:
     mnist = data.load("mnist")
     seeds = list(range(args.seeds))
     results = {p: runs(seeds, p, mnist) for p in ("float32", "bfloat16")}
-    print(f"| model | metric | float32 ({len(seeds)} seeds) | bfloat16 | difference / seed sd |")
+    print(
+        f"| model | metric | float32 ({len(seeds)} seeds) | bfloat16 | difference / seed sd |"
+    )
     print("|---|---|---|---|---|")
     worst = 0.0
     for model, metrics in results["float32"].items():
         for metric, full in metrics.items():
             half = results["bfloat16"][model][metric]
             sd = max(statistics.stdev(full), statistics.stdev(half))
-            ratio = abs(statistics.mean(half) - statistics.mean(full)) / sd if sd > 0 else float("inf")
+            ratio = (
+                abs(statistics.mean(half) - statistics.mean(full)) / sd
+                if sd > 0
+                else float("inf")
+            )
             worst = max(worst, ratio)
             cell = lambda v: f"{statistics.mean(v):.4f} ± {statistics.stdev(v):.4f}"
             print(f"| {model} | {metric} | {cell(full)} | {cell(half)} | {ratio:.2f} |")

@@ -48,7 +48,9 @@ def _method(name: str, d: int, repeats: int) -> dict:
         # the limit: the eigendecomposition alone, on matrices already computed
         "eigh alone": lambda: torch.linalg.eigh(q_ready),
         # the package: Q from the weights, then sorted, sign-fixed spectra
-        "Q + spectra": lambda: bilinear.spectrum(bilinear.interaction_matrices(w_l, w_r, w_u)),
+        "Q + spectra": lambda: bilinear.spectrum(
+            bilinear.interaction_matrices(w_l, w_r, w_u)
+        ),
         # naive: build the d×d×d tensor, contract the head, then eigh
         "naive tensor": lambda: torch.linalg.eigh(
             torch.einsum("ca,aij->cij", w_u, bilinear.bilinear_tensor(w_l, w_r))
@@ -103,7 +105,11 @@ def maths(d: int = 512, repeats: int = 5) -> dict[str, dict]:
 
 
 def matmul_flops(
-    dtype: torch.dtype = torch.float32, batch: int = 2048, d: int = 512, k: int = 784, repeats: int = 20
+    dtype: torch.dtype = torch.float32,
+    batch: int = 2048,
+    d: int = 512,
+    k: int = 784,
+    repeats: int = 20,
 ) -> float:
     """This machine's matrix-multiply throughput (FLOP/s) in ``dtype`` at training-like shapes."""
     a, b = torch.randn(batch, k).to(dtype), torch.randn(k, d).to(dtype)
@@ -118,7 +124,9 @@ def matmul_flops(
 def best_matmul_flops(precision: str) -> float:
     """The fastest matrix multiply training may use: float32, and bfloat16 where it is used."""
     flops = matmul_flops(torch.float32)
-    return max(flops, matmul_flops(torch.bfloat16)) if precision == "bfloat16" else flops
+    return (
+        max(flops, matmul_flops(torch.bfloat16)) if precision == "bfloat16" else flops
+    )
 
 
 def forward_macs(config) -> int:
@@ -130,7 +138,11 @@ def forward_macs(config) -> int:
     if m.kind == "bilinear":
         return m.d_input * m.d_hidden + 2 * m.d_hidden**2 + m.d_hidden * m.n_classes
     if m.kind == "deep":
-        return m.d_input * m.d_hidden + m.n_layers * 2 * m.d_hidden**2 + m.d_hidden * m.n_classes
+        return (
+            m.d_input * m.d_hidden
+            + m.n_layers * 2 * m.d_hidden**2
+            + m.d_hidden * m.n_classes
+        )
     return m.d_input * m.d_hidden + m.d_hidden * m.n_classes
 
 
@@ -145,11 +157,15 @@ def whole_call(name: str, epochs: int, precision: str) -> dict:
     dataset = data.load("mnist")
     if hasattr(config, "sparse"):
         sparse_config = config.sparse.with_(epochs=epochs)
-        mlp = store.load_or_train(config.base, dataset=dataset).model  # its precision does not matter here
+        mlp = store.load_or_train(
+            config.base, dataset=dataset
+        ).model  # its precision does not matter here
         with torch.no_grad():
             inputs, targets = dataset.train.images, mlp.hidden(dataset.train.images)
         start = time.perf_counter()
-        result = sparse.train_sparse(sparse_config, inputs, targets, precision=precision)
+        result = sparse.train_sparse(
+            sparse_config, inputs, targets, precision=precision
+        )
         seconds = time.perf_counter() - start
         images, evaluated, batch = len(inputs), 0, sparse_config.batch_size
     else:
@@ -157,14 +173,20 @@ def whole_call(name: str, epochs: int, precision: str) -> dict:
         start = time.perf_counter()
         result = train(config, dataset, device="cpu", precision=precision)
         seconds = time.perf_counter() - start
-        images, evaluated, batch = len(dataset.train), len(dataset.test), config.batch_size
+        images, evaluated, batch = (
+            len(dataset.train),
+            len(dataset.test),
+            config.batch_size,
+        )
     trained = (images // batch) * batch * epochs
     flop = 2 * forward_macs(config) * (3 * trained + evaluated * epochs)
     assert result.precision == precision
     return {"seconds": seconds, "flops": flop / seconds}
 
 
-def training(presets=("paper", "book", "relu", "transcoder-topk"), epochs: int = 3) -> dict[str, dict]:
+def training(
+    presets=("paper", "book", "relu", "transcoder-topk"), epochs: int = 3
+) -> dict[str, dict]:
     """Throughput of each preset's whole training call, in this machine's precision and
     in float32, against the best matrix multiply of that precision."""
     from wbinterp import precision as precision_mod
@@ -172,7 +194,9 @@ def training(presets=("paper", "book", "relu", "transcoder-topk"), epochs: int =
     machine = precision_mod.preferred("cpu")
     out = {}
     for name in presets:
-        runs = {p: whole_call(name, epochs, p) for p in dict.fromkeys((machine, "float32"))}
+        runs = {
+            p: whole_call(name, epochs, p) for p in dict.fromkeys((machine, "float32"))
+        }
         out[name] = {"precision": machine, "runs": runs}
     return out
 
@@ -211,7 +235,9 @@ def build(jb_flags: str = "-n -W --keep-going") -> dict:
     timings["training inside"] = trainings
     # wall-clock measurements and the build's date may differ; every other glued value must not
     clock = re.compile(r"(_s|_seconds|_environment)$")
-    timings["differences"] = [k for k in build_mod.glue_differences(first, second) if not clock.search(k)]
+    timings["differences"] = [
+        k for k in build_mod.glue_differences(first, second) if not clock.search(k)
+    ]
     timings["glued"] = len([k for k in first if not clock.search(k)])
     return timings
 
@@ -221,7 +247,9 @@ def main() -> int:
     parser.add_argument("--method")
     parser.add_argument("--d", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--build", action="store_true", help="also time a clean and a cached build")
+    parser.add_argument(
+        "--build", action="store_true", help="also time a clean and a cached build"
+    )
     args = parser.parse_args()
     if args.method:
         print(json.dumps(_method(args.method, args.d, args.repeats)))

@@ -50,10 +50,15 @@ def run_chapter(path: Path, stored: bool = False, models_url: str = "") -> dict:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         NotebookClient(
-            notebook, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+            notebook,
+            timeout=1800,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
         ).execute()
         wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the kernel, once it has exited
+        after = resource.getrusage(
+            resource.RUSAGE_CHILDREN
+        )  # the kernel, once it has exited
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall": wall, "cpu": cpu}
 
@@ -61,28 +66,44 @@ def run_chapter(path: Path, stored: bool = False, models_url: str = "") -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "chapters", nargs="*", type=Path, help="MyST chapters to run (default: every chapter with code)"
+        "chapters",
+        nargs="*",
+        type=Path,
+        help="MyST chapters to run (default: every chapter with code)",
     )
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--stored", action="store_true", help="use the models already in _store/")
     mode.add_argument(
-        "--published", type=Path, metavar="DIR", help="fetch the models from a published store in DIR"
+        "--stored", action="store_true", help="use the models already in _store/"
+    )
+    mode.add_argument(
+        "--published",
+        type=Path,
+        metavar="DIR",
+        help="fetch the models from a published store in DIR",
     )
     args = parser.parse_args()
     if args.published and not (args.published / "manifest.json").is_file():
         parser.error(
             f"{args.published} has no manifest.json: run `python -m wbinterp publish {args.published}`"
         )
-    target = TARGET_MINUTES["stored" if args.stored else "published" if args.published else "empty"]
+    target = TARGET_MINUTES[
+        "stored" if args.stored else "published" if args.published else "empty"
+    ]
     chapters = args.chapters or sorted(
         p for p in (ROOT / "book").glob("*.md") if "```{code-cell}" in p.read_text()
     )
-    print(f"{'chapter':32s} {'wall (min)':>10s} {'CPU (min)':>10s}  target: CPU <= {target:g}")
+    print(
+        f"{'chapter':32s} {'wall (min)':>10s} {'CPU (min)':>10s}  target: CPU <= {target:g}"
+    )
     # the published store over a loopback server (wbbook.browser.serve), as from the site
     with serve(args.published) if args.published else contextlib.nullcontext("") as url:
         for path in chapters:
             models_url = f"{url}/" if url else ""
-            report(path, run_chapter(path.resolve(), stored=args.stored, models_url=models_url), target)
+            report(
+                path,
+                run_chapter(path.resolve(), stored=args.stored, models_url=models_url),
+                target,
+            )
     return 0
 
 

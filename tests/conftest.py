@@ -23,7 +23,9 @@ def no_published_store(monkeypatch):
 def write_idx(path: Path, array: np.ndarray, compress: bool = False) -> None:
     """Write ``array`` (uint8) in the IDX format MNIST uses."""
     magic = {1: 0x00000801, 3: 0x00000803}[array.ndim]
-    payload = struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in array.shape)
+    payload = struct.pack(">I", magic) + b"".join(
+        struct.pack(">I", n) for n in array.shape
+    )
     payload += array.astype(np.uint8).tobytes()
     path.parent.mkdir(parents=True, exist_ok=True)
     if compress:
@@ -34,7 +36,11 @@ def write_idx(path: Path, array: np.ndarray, compress: bool = False) -> None:
 
 
 def make_raw_files(
-    folder: Path, n_train: int = 60, n_test: int = 20, seed: int = 0, compress: bool = False
+    folder: Path,
+    n_train: int = 60,
+    n_test: int = 20,
+    seed: int = 0,
+    compress: bool = False,
 ) -> dict[str, str]:
     """Write four small MNIST-like files to ``folder``; return their sha256 by name."""
     rng = np.random.default_rng(seed)
@@ -59,12 +65,17 @@ def tiny_files(tmp_path) -> tuple[data.DatasetFiles, Path]:
     root = tmp_path / "data"
     hashes = make_raw_files(root / "MNIST" / "raw")
     files = data.DatasetFiles(
-        name="mnist", torchvision_class="MNIST", sha256=hashes, classes=data.MNIST.classes
+        name="mnist",
+        torchvision_class="MNIST",
+        sha256=hashes,
+        classes=data.MNIST.classes,
     )
     return files, root
 
 
-def synthetic_dataset(n_train: int = 256, n_test: int = 64, seed: int = 0) -> data.Dataset:
+def synthetic_dataset(
+    n_train: int = 256, n_test: int = 64, seed: int = 0
+) -> data.Dataset:
     """A learnable toy problem in memory: each class lights up its own pixel block."""
     gen = torch.Generator().manual_seed(seed)
 
@@ -75,7 +86,9 @@ def synthetic_dataset(n_train: int = 256, n_test: int = 64, seed: int = 0) -> da
             images[labels == c, c * 70 : (c + 1) * 70] += 0.8
         return data.Split(images.clamp(0, 1), labels)
 
-    return data.Dataset("mnist", split(n_train), split(n_test), data.MNIST.classes, checksum="synthetic")
+    return data.Dataset(
+        "mnist", split(n_train), split(n_test), data.MNIST.classes, checksum="synthetic"
+    )
 
 
 @pytest.fixture

@@ -47,14 +47,19 @@ def test_pinv_activations_reconstruct_inputs_in_the_span_exactly():
     outside = torch.randn(30, 8, generator=gen)  # not in the span: least squares
     a_out = bridge.pinv_activations(outside, dictionary)
     residual = outside - a_out @ dictionary.T
-    torch.testing.assert_close(residual @ dictionary, torch.zeros(30, 5), atol=1e-10, rtol=0)
+    torch.testing.assert_close(
+        residual @ dictionary, torch.zeros(30, 5), atol=1e-10, rtol=0
+    )
 
 
 def test_pinv_of_a_float32_wide_dictionary_keeps_its_precision():
     gen = torch.Generator().manual_seed(3)
     dictionary = torch.randn(64, 256, generator=gen).float()
     torch.testing.assert_close(
-        dictionary @ bridge.pinv(dictionary), torch.eye(64, dtype=torch.float32), atol=1e-4, rtol=0
+        dictionary @ bridge.pinv(dictionary),
+        torch.eye(64, dtype=torch.float32),
+        atol=1e-4,
+        rtol=0,
     )
 
 
@@ -66,21 +71,33 @@ def test_feature_interactions_give_the_pinv_activations_of_the_layer_output():
     h = torch.randn(7, 6, generator=gen)
     outputs = (h @ w_l.T) * (h @ w_r.T)
     q = bridge.feature_interactions(w_l, w_r, d_pinv)
-    torch.testing.assert_close(bilinear.quadratic_form(q, h), bridge.pinv_activations(outputs, dictionary))
+    torch.testing.assert_close(
+        bilinear.quadratic_form(q, h), bridge.pinv_activations(outputs, dictionary)
+    )
 
 
 def test_loss_recovered_against_guessing():
     gen = torch.Generator().manual_seed(5)
     labels = torch.arange(40) % 4
-    logits = 5.0 * torch.nn.functional.one_hot(labels, 4).double() + 0.1 * torch.randn(40, 4, generator=gen)
-    assert bridge.loss_recovered_vs_guessing(logits, logits, labels) == pytest.approx(1.0)
-    assert bridge.loss_recovered_vs_guessing(logits, torch.zeros_like(logits), labels) == pytest.approx(0.0)
+    logits = 5.0 * torch.nn.functional.one_hot(labels, 4).double() + 0.1 * torch.randn(
+        40, 4, generator=gen
+    )
+    assert bridge.loss_recovered_vs_guessing(logits, logits, labels) == pytest.approx(
+        1.0
+    )
+    assert bridge.loss_recovered_vs_guessing(
+        logits, torch.zeros_like(logits), labels
+    ) == pytest.approx(0.0)
     half = bridge.loss_recovered_vs_guessing(logits, 0.5 * logits, labels)
     assert 0.0 < half < 1.0
     with pytest.raises(ValueError, match="no better than guessing"):
-        bridge.loss_recovered_vs_guessing(torch.zeros(40, 4), logits, labels)  # ties: exactly guessing
+        bridge.loss_recovered_vs_guessing(
+            torch.zeros(40, 4), logits, labels
+        )  # ties: exactly guessing
     with pytest.raises(ValueError, match="no better than guessing"):
-        bridge.loss_recovered_vs_guessing(-logits, logits, labels)  # worse than guessing
+        bridge.loss_recovered_vs_guessing(
+            -logits, logits, labels
+        )  # worse than guessing
     with pytest.raises(ValueError, match=r"labels must have shape \(40,\)"):
         bridge.loss_recovered_vs_guessing(logits, logits, labels[:10])
 
@@ -98,18 +115,24 @@ def test_loss_recovered_against_guessing():
 def test_gram_identity_matches_the_explicit_unfolding(d, n, c, seed):
     w_l, w_r, w_u = weights(d, n, c, seed)
     unfolding = bridge.explicit_unfolding(w_l, w_r, w_u)
-    torch.testing.assert_close(bridge.tensor_gram(w_l, w_r, w_u), unfolding @ unfolding.T)
+    torch.testing.assert_close(
+        bridge.tensor_gram(w_l, w_r, w_u), unfolding @ unfolding.T
+    )
     expected = torch.linalg.svdvals(unfolding)
     got = bridge.tensor_svd(w_l, w_r, w_u).values[: expected.shape[0]]
     # zero singular values come back as sqrt(rounding error): compare at the scale of the largest
-    torch.testing.assert_close(got, expected, atol=1e-6 * expected.max().item(), rtol=1e-8)
+    torch.testing.assert_close(
+        got, expected, atol=1e-6 * expected.max().item(), rtol=1e-8
+    )
 
 
 def test_gram_in_input_space_uses_the_embedding():
     w_l, w_r, w_u = weights(5, 4, 3)
     w_e = torch.randn(4, 9, generator=torch.Generator().manual_seed(6))
     unfolding = bridge.explicit_unfolding(w_l @ w_e, w_r @ w_e, w_u)
-    torch.testing.assert_close(bridge.tensor_gram(w_l, w_r, w_u, w_e), unfolding @ unfolding.T)
+    torch.testing.assert_close(
+        bridge.tensor_gram(w_l, w_r, w_u, w_e), unfolding @ unfolding.T
+    )
 
 
 def test_right_singular_vectors_are_unit_interaction_matrices_that_rebuild_the_tensor():
@@ -122,7 +145,9 @@ def test_right_singular_vectors_are_unit_interaction_matrices_that_rebuild_the_t
         torch.testing.assert_close(s, s.transpose(1, 2))
         torch.testing.assert_close(s.flatten(1).norm(dim=1), torch.ones(r))
         # the right singular vectors are orthonormal, and Σ_k σ_k U_ak S_k rebuilds B_a
-        torch.testing.assert_close(s.flatten(1) @ s.flatten(1).T, torch.eye(r), atol=1e-9, rtol=0)
+        torch.testing.assert_close(
+            s.flatten(1) @ s.flatten(1).T, torch.eye(r), atol=1e-9, rtol=0
+        )
         tensor = bridge.explicit_unfolding(w_l, w_r, head).reshape(-1, 5, 5)
         rebuilt = torch.einsum("ak,k,kij->aij", svd.left, svd.values, s)
         torch.testing.assert_close(rebuilt, tensor)
@@ -140,8 +165,12 @@ def test_bottleneck_at_full_rank_is_the_original_model_and_at_zero_is_nothing():
     h = torch.randn(11, 5, generator=torch.Generator().manual_seed(7))
     outputs = (h @ w_l.T) * (h @ w_r.T)
     svd = bridge.tensor_svd(w_l, w_r)
-    torch.testing.assert_close(bridge.bottleneck(outputs, svd, 6) @ w_u.T, outputs @ w_u.T)
-    torch.testing.assert_close(bridge.bottleneck(outputs, svd, 0), torch.zeros_like(outputs))
+    torch.testing.assert_close(
+        bridge.bottleneck(outputs, svd, 6) @ w_u.T, outputs @ w_u.T
+    )
+    torch.testing.assert_close(
+        bridge.bottleneck(outputs, svd, 0), torch.zeros_like(outputs)
+    )
     # after the head: project the logits
     class_svd = bridge.tensor_svd(w_l, w_r, w_u)
     logits = outputs @ w_u.T
@@ -162,9 +191,12 @@ def test_svd_interactions_reject_components_out_of_range():
 def test_best_match():
     a = torch.tensor([[1.0, 0.0], [0.0, -2.0]])
     b = torch.tensor([[0.0, 1.0], [1.0, 1.0]])
-    torch.testing.assert_close(bridge.best_match(a, b), torch.tensor([1 / math.sqrt(2), 1.0]))
     torch.testing.assert_close(
-        bridge.best_match(a, b, signed=True), torch.tensor([1 / math.sqrt(2), -1 / math.sqrt(2)])
+        bridge.best_match(a, b), torch.tensor([1 / math.sqrt(2), 1.0])
+    )
+    torch.testing.assert_close(
+        bridge.best_match(a, b, signed=True),
+        torch.tensor([1 / math.sqrt(2), -1 / math.sqrt(2)]),
     )
     with pytest.raises(ValueError, match=r"b must have shape \(\*, 2\)"):
         bridge.best_match(a, torch.ones(3, 3))

@@ -27,10 +27,29 @@ def _fails(capsys, outcome: bool, hint: str) -> str:
 
 
 def test_parameter_counts(capsys):
-    _passes(capsys, check.parameter_counts(lambda d: 784 * d + 2 * d**2 + 10 * d, lambda d: 794 * d))
-    _fails(capsys, check.parameter_counts(lambda d: 784 * d + d**2 + 10 * d, lambda d: 794 * d), "two d × d")
-    _fails(capsys, check.parameter_counts(lambda d: 784 * d + 2 * d**2 + 10 * d, lambda d: 784 * d), "W_out")
-    _fails(capsys, check.parameter_counts(lambda d: 1 / 0, lambda d: 794 * d), "ZeroDivisionError")
+    _passes(
+        capsys,
+        check.parameter_counts(
+            lambda d: 784 * d + 2 * d**2 + 10 * d, lambda d: 794 * d
+        ),
+    )
+    _fails(
+        capsys,
+        check.parameter_counts(lambda d: 784 * d + d**2 + 10 * d, lambda d: 794 * d),
+        "two d × d",
+    )
+    _fails(
+        capsys,
+        check.parameter_counts(
+            lambda d: 784 * d + 2 * d**2 + 10 * d, lambda d: 784 * d
+        ),
+        "W_out",
+    )
+    _fails(
+        capsys,
+        check.parameter_counts(lambda d: 1 / 0, lambda d: 794 * d),
+        "ZeroDivisionError",
+    )
 
 
 @pytest.mark.parametrize("kind, power", [("bilinear", 2), ("relu", 1)])
@@ -44,7 +63,9 @@ def test_scaling_power(capsys, kind, power):
     _passes(capsys, check.scaling_power(model, power))
     line = _fails(capsys, check.scaling_power(model, 3 - power), "count how many times")
     assert f"^{power}.00" in line  # says what it measured
-    _fails(capsys, check.scaling_power(model, ...), "as a number")  # the starter code, untouched
+    _fails(
+        capsys, check.scaling_power(model, ...), "as a number"
+    )  # the starter code, untouched
 
 
 def _unsymmetrised(w_l, w_r):
@@ -54,7 +75,11 @@ def _unsymmetrised(w_l, w_r):
 def test_unsymmetrised(capsys):
     _passes(capsys, check.unsymmetrised(_unsymmetrised))
     _fails(capsys, check.unsymmetrised(bilinear.bilinear_tensor), "symmetrised tensor")
-    _fails(capsys, check.unsymmetrised(lambda w_l, w_r: _unsymmetrised(w_l, w_r).transpose(1, 2)), "swapped")
+    _fails(
+        capsys,
+        check.unsymmetrised(lambda w_l, w_r: _unsymmetrised(w_l, w_r).transpose(1, 2)),
+        "swapped",
+    )
     _fails(capsys, check.unsymmetrised(lambda w_l, w_r: w_l.T @ w_r), "shape")
 
 
@@ -72,19 +97,25 @@ def test_form_error(capsys):
     )
     _fails(
         capsys,
-        check.form_error(lambda m, t: (toy.learned_forms(m) - t.target_forms()).abs().mean()),
+        check.form_error(
+            lambda m, t: (toy.learned_forms(m) - t.target_forms()).abs().mean()
+        ),
         "not the mean",
     )
     _fails(
         capsys,
-        check.form_error(lambda m, t: (m.interaction_matrices() - t.target_forms()).abs().max()),
+        check.form_error(
+            lambda m, t: (m.interaction_matrices() - t.target_forms()).abs().max()
+        ),
         "raised",
     )
 
 
 def test_eigenpairs_2x2(capsys):
     s = 1 / math.sqrt(2)
-    _passes(capsys, check.eigenpairs_2x2([1, -1], [[s, s], [-s, s]]))  # a sign flip is fine
+    _passes(
+        capsys, check.eigenpairs_2x2([1, -1], [[s, s], [-s, s]])
+    )  # a sign flip is fine
     _fails(capsys, check.eigenpairs_2x2([1, -1], [[1, 1], [1, -1]]), "length 1")
     _fails(capsys, check.eigenpairs_2x2([1, -1], [[s, -s], [s, s]]), "same place")
     _fails(capsys, check.eigenpairs_2x2([1, 0], [[s, s], [s, -s]]), "roots")
@@ -107,8 +138,16 @@ def test_logit_terms(capsys):
 
     _fails(capsys, check.logit_terms(unsquared), "squares the projection")
     _fails(capsys, check.logit_terms(unsigned), "sign of each eigenvalue")
-    _fails(capsys, check.logit_terms(lambda model, h, c: _logit_terms(model, h, c + 1)), "sum to")
-    _fails(capsys, check.logit_terms(lambda model, h, c: _logit_terms(model, h, c)[:3]), "shape")
+    _fails(
+        capsys,
+        check.logit_terms(lambda model, h, c: _logit_terms(model, h, c + 1)),
+        "sum to",
+    )
+    _fails(
+        capsys,
+        check.logit_terms(lambda model, h, c: _logit_terms(model, h, c)[:3]),
+        "shape",
+    )
 
 
 def test_effective_ranks(capsys):
@@ -123,16 +162,28 @@ def test_positive_only(capsys):
     _passes(capsys, check.positive_only(keep))
     _fails(
         capsys,
-        check.positive_only(lambda s: bilinear.Spectrum(s.values.clamp_max(0), s.vectors)),
+        check.positive_only(
+            lambda s: bilinear.Spectrum(s.values.clamp_max(0), s.vectors)
+        ),
         "kept the negative",
     )
-    _fails(capsys, check.positive_only(lambda s: bilinear.Spectrum(s.values.abs(), s.vectors)), "|λ|")
     _fails(
         capsys,
-        check.positive_only(lambda s: bilinear.Spectrum(s.values[s.values > 0], s.vectors)),
+        check.positive_only(lambda s: bilinear.Spectrum(s.values.abs(), s.vectors)),
+        "|λ|",
+    )
+    _fails(
+        capsys,
+        check.positive_only(
+            lambda s: bilinear.Spectrum(s.values[s.values > 0], s.vectors)
+        ),
         "zero the dropped",
     )
-    _fails(capsys, check.positive_only(lambda s: s.values.clamp_min(0)), "bilinear.Spectrum")
+    _fails(
+        capsys,
+        check.positive_only(lambda s: s.values.clamp_min(0)),
+        "bilinear.Spectrum",
+    )
 
 
 def _account(coder, mlp, x, c):
@@ -146,14 +197,18 @@ def test_logit_account(capsys):
 
     def from_pre(coder, mlp, x, c):
         constant, _ = _account(coder, mlp, x, c)
-        return constant, coder(x[None]).pre_activations[0] * (mlp.w_out @ coder.w_dec)[c]
+        return constant, coder(x[None]).pre_activations[0] * (mlp.w_out @ coder.w_dec)[
+            c
+        ]
 
     def no_bias(coder, mlp, x, c):
         return 0.0, _account(coder, mlp, x, c)[1]
 
     def lumped(coder, mlp, x, c):
         constant, contributions = _account(coder, mlp, x, c)
-        return constant, torch.full_like(contributions, float(contributions.sum()) / len(contributions))
+        return constant, torch.full_like(
+            contributions, float(contributions.sum()) / len(contributions)
+        )
 
     _fails(capsys, check.logit_account(from_pre), "not the pre-activations")
     _fails(capsys, check.logit_account(no_bias), "writes into every image")
@@ -166,8 +221,14 @@ def test_own_errors(capsys):
         return (mlp_logits.argmax(-1) == labels) & (spliced_logits.argmax(-1) != labels)
 
     _passes(capsys, check.own_errors(own))
-    _fails(capsys, check.own_errors(lambda m, s, y: s.argmax(-1) != y), "keep those where the MLP is right")
-    _fails(capsys, check.own_errors(lambda m, s, y: own(s, m, y)), "the other way round")
+    _fails(
+        capsys,
+        check.own_errors(lambda m, s, y: s.argmax(-1) != y),
+        "keep those where the MLP is right",
+    )
+    _fails(
+        capsys, check.own_errors(lambda m, s, y: own(s, m, y)), "the other way round"
+    )
     _fails(capsys, check.own_errors(lambda m, s, y: own(m, s, y)[:10]), "shape")
 
 

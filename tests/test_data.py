@@ -18,7 +18,9 @@ def test_loads_small_files_as_unit_interval_tensors(tiny_files):
     files, root = tiny_files
     ds = data.load_files(files, root)
     assert ds.train.images.shape == (60, 784) and ds.test.images.shape == (20, 784)
-    assert ds.train.images.dtype == torch.float32 and ds.train.labels.dtype == torch.int64
+    assert (
+        ds.train.images.dtype == torch.float32 and ds.train.labels.dtype == torch.int64
+    )
     assert 0.0 <= ds.train.images.min() and ds.train.images.max() <= 1.0
     assert ds.train.labels.tolist() == [i % 10 for i in range(60)]
     assert len(ds.checksum) == 64
@@ -27,7 +29,10 @@ def test_loads_small_files_as_unit_interval_tensors(tiny_files):
 def test_missing_file_names_file_and_remedy(tiny_files):
     files, root = tiny_files
     (root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
-    with pytest.raises(data.DataError, match=r"t10k-labels-idx1-ubyte is missing.*python -m wbinterp data"):
+    with pytest.raises(
+        data.DataError,
+        match=r"t10k-labels-idx1-ubyte is missing.*python -m wbinterp data",
+    ):
         data.load_files(files, root)
 
 
@@ -36,7 +41,8 @@ def test_truncated_file_is_refused(tiny_files):
     path = root / "MNIST" / "raw" / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(
-        data.DataError, match=r"train-images-idx3-ubyte is corrupted or truncated \(1000 bytes"
+        data.DataError,
+        match=r"train-images-idx3-ubyte is corrupted or truncated \(1000 bytes",
     ):
         data.load_files(files, root)
 
@@ -49,7 +55,9 @@ def test_corrupted_byte_is_refused_and_never_replaced(tiny_files):
     path.write_bytes(bytes(raw))
     with pytest.raises(data.DataError, match="corrupted"):
         data.load_files(files, root, download_missing=True)
-    assert path.read_bytes() == bytes(raw)  # the bad file is left for the user to inspect
+    assert path.read_bytes() == bytes(
+        raw
+    )  # the bad file is left for the user to inspect
 
 
 def test_checksum_identifies_the_files(tiny_files, tmp_path):
@@ -57,10 +65,14 @@ def test_checksum_identifies_the_files(tiny_files, tmp_path):
     first = data.verify(files, root)
     other_root = tmp_path / "other"
     other_hashes = make_raw_files(other_root / "MNIST" / "raw", seed=1)
-    other_files = data.DatasetFiles(files.name, files.torchvision_class, other_hashes, files.classes)
+    other_files = data.DatasetFiles(
+        files.name, files.torchvision_class, other_hashes, files.classes
+    )
     assert data.verify(other_files, other_root) != first
     other = dict(files.sha256, **{"train-labels-idx1-ubyte": "0" * 64})
-    changed = data.DatasetFiles(files.name, files.torchvision_class, other, files.classes)
+    changed = data.DatasetFiles(
+        files.name, files.torchvision_class, other, files.classes
+    )
     with pytest.raises(data.DataError):
         data.verify(changed, root)
 
@@ -110,8 +122,13 @@ def test_the_library_alone_keeps_data_and_models_in_the_users_folders(monkeypatc
     monkeypatch.delenv(data.DATA_ENV, raising=False)
     monkeypatch.delenv(store.STORE_ENV, raising=False)
     repository = Path(data.__file__).resolve().parents[2]
-    assert data.data_dir() == Path(platformdirs.user_data_dir("wbinterp", appauthor=False))
-    assert store.store_dir() == Path(platformdirs.user_cache_dir("wbinterp", appauthor=False)) / "store"
+    assert data.data_dir() == Path(
+        platformdirs.user_data_dir("wbinterp", appauthor=False)
+    )
+    assert (
+        store.store_dir()
+        == Path(platformdirs.user_cache_dir("wbinterp", appauthor=False)) / "store"
+    )
     for folder in (data.data_dir(), store.store_dir()):
         assert not folder.resolve().is_relative_to(repository)
     # and no module reaches into the repository (its root, the book's config)
@@ -121,7 +138,9 @@ def test_the_library_alone_keeps_data_and_models_in_the_users_folders(monkeypatc
 
 
 real_mnist = pytest.mark.skipif(
-    not (data.raw_folder(data.MNIST, data.data_dir()) / "t10k-labels-idx1-ubyte").exists(),
+    not (
+        data.raw_folder(data.MNIST, data.data_dir()) / "t10k-labels-idx1-ubyte"
+    ).exists(),
     reason="MNIST not installed (python -m wbinterp data mnist)",
 )
 
@@ -129,10 +148,24 @@ real_mnist = pytest.mark.skipif(
 @real_mnist
 def test_real_mnist_matches_published_facts():
     ds = data.load("mnist")
-    assert ds.train.images.shape == (60000, 784) and ds.test.images.shape == (10000, 784)
+    assert ds.train.images.shape == (60000, 784) and ds.test.images.shape == (
+        10000,
+        784,
+    )
     assert ds.train.labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert ds.test.labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
-    assert torch.bincount(ds.test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert torch.bincount(ds.test.labels).tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
     assert abs(ds.train.images.mean().item() * 255 - 33.318) < 1e-2
 
 
@@ -141,12 +174,16 @@ def test_similarity_task_relabels_by_the_target_and_its_complement():
     images = torch.rand(40, 784, generator=g)
     labels = torch.arange(40) % 10
     split = data.Split(images, labels)
-    base = data.Dataset("mnist", split, data.Split(images[:20], labels[:20]), tuple("0123456789"), "abc")
+    base = data.Dataset(
+        "mnist", split, data.Split(images[:20], labels[:20]), tuple("0123456789"), "abc"
+    )
     task = data.similarity_labels(base)
     target = images[1]  # the first image labelled 1
     torch.testing.assert_close(data.similarity_target(split), target)
     similarity = data.target_similarity(images, target)
-    assert task.train.labels.tolist() == (similarity > similarity.median()).long().tolist()
+    assert (
+        task.train.labels.tolist() == (similarity > similarity.median()).long().tolist()
+    )
     assert task.train.labels[1] == 1 and task.classes == ("False", "True")
     assert task.checksum != base.checksum and task.train.labels.sum() == 20
     no_ones = data.Split(images[:1], torch.zeros(1, dtype=torch.long))

@@ -12,7 +12,12 @@ from wbinterp.models import ModelConfig, new_model
 def _model(residual: bool, n_layers: int = 2):
     torch.manual_seed(4)
     config = ModelConfig(
-        kind="deep", d_input=12, d_hidden=7, n_classes=4, n_layers=n_layers, residual=residual
+        kind="deep",
+        d_input=12,
+        d_hidden=7,
+        n_classes=4,
+        n_layers=n_layers,
+        residual=residual,
     )
     return new_model(config).double()
 
@@ -37,7 +42,9 @@ def test_without_residual_a_logit_is_a_sum_of_squared_lower_forms():
     c = 2
     forms = depth.layer_forms(model, 0, top.vectors[c]).detach()  # (7, 7, 7): M_cj
     inner = torch.einsum("bi,jik,bk->bj", h0, forms, h0)
-    torch.testing.assert_close((top.values[c] * inner.square()).sum(-1), model(x)[:, c].detach())
+    torch.testing.assert_close(
+        (top.values[c] * inner.square()).sum(-1), model(x)[:, c].detach()
+    )
     assert top.values[c].abs().diff().le(1e-12).all()  # ordered by |λ|
 
 
@@ -45,10 +52,15 @@ def test_truncation_keeps_the_largest_terms_and_k_zero_leaves_the_skip_path():
     x = torch.randn(6, 12, dtype=torch.float64)
     plain, skip = _model(False), _model(True)
     with torch.no_grad():
-        assert depth.composed_logits(plain, x, depth.output_spectrum(plain), 0).abs().max() == 0
+        assert (
+            depth.composed_logits(plain, x, depth.output_spectrum(plain), 0).abs().max()
+            == 0
+        )
         # k = 0 with a residual stream: what remains is u_c · h¹, the path around layer 2
         expected = skip.streams(x)[1] @ skip.w_u.T
-        torch.testing.assert_close(depth.composed_logits(skip, x, depth.output_spectrum(skip), 0), expected)
+        torch.testing.assert_close(
+            depth.composed_logits(skip, x, depth.output_spectrum(skip), 0), expected
+        )
         top = depth.output_spectrum(plain)
         lower = depth.lower_spectra(plain, top, 3)
         assert lower.values.shape == (4, 3, 7) and lower.vectors.shape == (4, 3, 7, 7)

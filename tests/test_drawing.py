@@ -8,7 +8,9 @@ from wbinterp import data, drawing
 def _centre_of_mass(field: torch.Tensor) -> tuple[float, float]:
     index = torch.arange(28, dtype=torch.float64)
     f = field.reshape(28, 28).double()
-    return float((f.sum(1) * index).sum() / f.sum()), float((f.sum(0) * index).sum() / f.sum())
+    return float((f.sum(1) * index).sum() / f.sum()), float(
+        (f.sum(0) * index).sum() / f.sum()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -20,19 +22,29 @@ def digits() -> tuple[torch.Tensor, torch.Tensor]:
 def test_area_weights_average_over_the_covered_cells():
     w = drawing.area_weights(5, 2)  # each output covers 2.5 input cells
     torch.testing.assert_close(w.sum(1), torch.ones(2, dtype=torch.float64))
-    torch.testing.assert_close(w[0], torch.tensor([0.4, 0.4, 0.2, 0, 0], dtype=torch.float64))
+    torch.testing.assert_close(
+        w[0], torch.tensor([0.4, 0.4, 0.2, 0, 0], dtype=torch.float64)
+    )
     # scaling up repeats each cell; the same size is the identity
     torch.testing.assert_close(
-        drawing.area_weights(2, 4), torch.tensor([[1.0, 0], [1, 0], [0, 1], [0, 1]]).double()
+        drawing.area_weights(2, 4),
+        torch.tensor([[1.0, 0], [1, 0], [0, 1], [0, 1]]).double(),
     )
-    torch.testing.assert_close(drawing.area_weights(7, 7), torch.eye(7, dtype=torch.float64))
+    torch.testing.assert_close(
+        drawing.area_weights(7, 7), torch.eye(7, dtype=torch.float64)
+    )
 
 
 def test_a_digit_redrawn_larger_elsewhere_comes_back_as_mnist_made_it(digits):
     images, _ = digits
     errors, correlations = [], []
     for x in images:
-        big = F.interpolate(x.reshape(1, 1, 28, 28), scale_factor=5, mode="bilinear", align_corners=False)
+        big = F.interpolate(
+            x.reshape(1, 1, 28, 28),
+            scale_factor=5,
+            mode="bilinear",
+            align_corners=False,
+        )
         canvas = torch.zeros(200, 240)
         canvas[30:170, 70:210] = big[0, 0]
         back = drawing.to_mnist(canvas)
@@ -46,10 +58,14 @@ def test_a_digit_redrawn_larger_elsewhere_comes_back_as_mnist_made_it(digits):
 def test_the_ink_fits_20_by_20_with_its_centre_of_mass_at_14(digits):
     images, _ = digits
     for x in images[:50]:
-        stretched = F.interpolate(x.reshape(1, 1, 28, 28), size=(90, 40), mode="bilinear")[0, 0]
+        stretched = F.interpolate(
+            x.reshape(1, 1, 28, 28), size=(90, 40), mode="bilinear"
+        )[0, 0]
         field = drawing.to_mnist(stretched.clamp(0, 1)).reshape(28, 28)
         rows, cols = field.gt(0).any(1).nonzero(), field.gt(0).any(0).nonzero()
-        assert max(int(rows[-1] - rows[0]) + 1, int(cols[-1] - cols[0]) + 1) == drawing.BOX
+        assert (
+            max(int(rows[-1] - rows[0]) + 1, int(cols[-1] - cols[0]) + 1) == drawing.BOX
+        )
         row, col = _centre_of_mass(field)
         assert abs(row - drawing.CENTRE) <= 0.5 and abs(col - drawing.CENTRE) <= 0.5
 
@@ -67,14 +83,22 @@ def test_mnist_digits_already_sit_where_to_mnist_puts_them(digits):
 
 
 def test_the_rounding_is_half_up_in_both_directions():
-    assert [drawing.round_half_up(v) for v in (0.5, 1.5, 2.5, -0.5, 2.49)] == [1, 2, 3, 0, 2]
+    assert [drawing.round_half_up(v) for v in (0.5, 1.5, 2.5, -0.5, 2.49)] == [
+        1,
+        2,
+        3,
+        0,
+        2,
+    ]
 
 
 def test_a_tiny_or_lopsided_drawing_still_fills_the_box():
     dot = torch.zeros(50, 50)
     dot[10, 40] = 1.0
     field = drawing.to_mnist(dot).reshape(28, 28)
-    assert field.sum() == pytest.approx(400.0)  # one cell scaled up to the whole 20×20 box
+    assert field.sum() == pytest.approx(
+        400.0
+    )  # one cell scaled up to the whole 20×20 box
     bar = torch.zeros(30, 300)
     bar[5:8, 10:290] = 0.5
     field = drawing.to_mnist(bar).reshape(28, 28)

@@ -28,7 +28,9 @@ def test_eigenvector_curves_start_at_zero_and_end_at_the_logits(float64):
 def test_feature_curves_end_at_the_spliced_logits():
     torch.manual_seed(6)
     mlp = new_model(ModelConfig(kind="relu", d_hidden=8))
-    coder = SparseCoder(SparseConfig(d_in=784, d_out=8, n_features=12, activation="topk", k=3))
+    coder = SparseCoder(
+        SparseConfig(d_in=784, d_out=8, n_features=12, activation="topk", k=3)
+    )
     x = torch.rand(5, 784)
     curves = explorer.feature_curves(coder, mlp, x, n_max=3)
     assert curves.shape == (5, 4, 10)
@@ -43,16 +45,26 @@ def test_explorer_data_is_json_ready_and_checks_shapes():
     images = torch.rand(2, 784)
     curves, full = torch.randn(2, 3, 10), torch.randn(2, 10)
     out = explorer.explorer_data(
-        images, torch.tensor([3, 7]), [11, 42], {"v": (curves, full)}, list("0123456789")
+        images,
+        torch.tensor([3, 7]),
+        [11, 42],
+        {"v": (curves, full)},
+        list("0123456789"),
     )
-    assert [i["index"] for i in out["images"]] == [11, 42] and out["images"][1]["label"] == 7
+    assert [i["index"] for i in out["images"]] == [11, 42] and out["images"][1][
+        "label"
+    ] == 7
     pixels = torch.tensor(out["images"][0]["pixels"])
     assert pixels.min() >= 0 and pixels.max() <= 255 and len(pixels) == 784
     assert out["views"][0]["name"] == "v"
     assert torch.allclose(torch.tensor(out["views"][0]["curves"]), curves, atol=5e-4)
     with pytest.raises(ValueError, match="curves of v"):
         explorer.explorer_data(
-            images, torch.tensor([3, 7]), [11, 42], {"v": (curves[:1], full)}, list("0123456789")
+            images,
+            torch.tensor([3, 7]),
+            [11, 42],
+            {"v": (curves[:1], full)},
+            list("0123456789"),
         )
 
 
@@ -60,7 +72,9 @@ def _models(d: int = 512, h: int = 512, features: int = 2048, k: int = 4):
     torch.manual_seed(7)
     bilinear_model = new_model(ModelConfig(d_hidden=d))
     mlp = new_model(ModelConfig(kind="relu", d_hidden=h))
-    coder = SparseCoder(SparseConfig(d_in=784, d_out=h, n_features=features, activation="topk", k=k))
+    coder = SparseCoder(
+        SparseConfig(d_in=784, d_out=h, n_features=features, activation="topk", k=k)
+    )
     with torch.no_grad():
         coder.b_dec.normal_()
         coder.b_enc.normal_(0, 0.1)
@@ -97,7 +111,10 @@ def test_export_writes_checked_files_the_page_can_run(tmp_path):
     loaded = {}
     for name, entry in manifest["files"].items():
         blob = (folder / entry["path"]).read_bytes()
-        assert len(blob) == entry["bytes"] and hashlib.sha256(blob).hexdigest() == entry["sha256"]
+        assert (
+            len(blob) == entry["bytes"]
+            and hashlib.sha256(blob).hexdigest() == entry["sha256"]
+        )
         assert entry["path"] == f"{name}-{entry['sha256'][:12]}.safetensors.gz"
         loaded[name] = explorer.read(folder / entry["path"])
     bilinear_model, mlp, coder = models
@@ -105,20 +122,32 @@ def test_export_writes_checked_files_the_page_can_run(tmp_path):
     b = loaded["bilinear"]
     h = x @ b["w_e"].T
     with torch.no_grad():
-        torch.testing.assert_close(((h @ b["w_l"].T) * (h @ b["w_r"].T)) @ b["w_u"].T, bilinear_model(x))
+        torch.testing.assert_close(
+            ((h @ b["w_l"].T) * (h @ b["w_r"].T)) @ b["w_u"].T, bilinear_model(x)
+        )
         # the eigenpairs shipped are the largest |λ| of each digit, in that order
         top = b["eigenvalues"].abs()
-        assert (top[:, :-1] >= top[:, 1:]).all() and b["eigenvectors"].dtype == torch.float16
+        assert (top[:, :-1] >= top[:, 1:]).all() and b[
+            "eigenvectors"
+        ].dtype == torch.float16
         t = loaded["transcoder"]
         torch.testing.assert_close(t["w_enc"], coder.w_enc, rtol=2**-16, atol=0)
         pre = (x - t["b_pre"]) @ t["w_enc"].T + t["b_enc"]
-        acts = torch.zeros_like(pre).scatter(-1, pre.topk(4).indices, pre.topk(4).values.relu())
+        acts = torch.zeros_like(pre).scatter(
+            -1, pre.topk(4).indices, pre.topk(4).values.relu()
+        )
         spliced = acts @ t["readout"].T + t["readout_bias"]
-        torch.testing.assert_close(spliced, mlp.head(coder(x).output), atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(
+            spliced, mlp.head(coder(x).output), atol=1e-4, rtol=1e-4
+        )
         m = loaded["mlp"]
         torch.testing.assert_close((x @ m["w_in"].T).relu() @ m["w_out"].T, mlp(x))
     images = loaded["images"]
-    assert images["pixels"].dtype == torch.uint8 and images["indices"].tolist() == [100, 101, 102]
+    assert images["pixels"].dtype == torch.uint8 and images["indices"].tolist() == [
+        100,
+        101,
+        102,
+    ]
 
 
 def test_export_of_the_books_shapes_stays_under_4_mb_per_model(tmp_path):
@@ -134,11 +163,17 @@ def test_export_replaces_the_folder_and_refuses_what_the_page_cannot_run(tmp_pat
     second = _export(
         tmp_path,
         _models(d=8, h=8, features=16)[:2]
-        + (SparseCoder(SparseConfig(d_in=784, d_out=8, n_features=16, activation="topk", k=2)),),
+        + (
+            SparseCoder(
+                SparseConfig(d_in=784, d_out=8, n_features=16, activation="topk", k=2)
+            ),
+        ),
     )
     assert first["files"]["transcoder"] != second["files"]["transcoder"]
     names = {p.name for p in (tmp_path / "explorer").iterdir()}
-    assert first["files"]["transcoder"]["path"] not in names and not list(tmp_path.glob(".explorer*"))
+    assert first["files"]["transcoder"]["path"] not in names and not list(
+        tmp_path.glob(".explorer*")
+    )
     biased = new_model(ModelConfig(d_hidden=8, bias=True))
     with pytest.raises(ValueError, match="without biases"):
         _export(tmp_path, (biased,) + _models(d=8, h=8, features=16)[1:])
@@ -149,7 +184,9 @@ def test_export_replaces_the_folder_and_refuses_what_the_page_cannot_run(tmp_pat
 
 
 def test_float24_rounds_to_the_nearest_24_bit_float_and_comes_back():
-    w = torch.tensor([1.0, -2.5, 3.0e-8, 1 + 2**-16, 1 + 2**-15 + 2**-17, 0.0, -0.0, 7.1e30])
+    w = torch.tensor(
+        [1.0, -2.5, 3.0e-8, 1 + 2**-16, 1 + 2**-15 + 2**-17, 0.0, -0.0, 7.1e30]
+    )
     back = explorer.from_float24(explorer.float24(w), (8,))
     assert back[:2].tolist() == [1.0, -2.5]  # exact in 15 mantissa bits
     assert back[3] == 1 + 2**-15  # a half rounds up
@@ -159,7 +196,9 @@ def test_float24_rounds_to_the_nearest_24_bit_float_and_comes_back():
     wide = torch.randn(3, 50)
     planes = explorer.float24(wide)
     assert planes.shape == (3, 150) and planes.dtype == torch.uint8
-    torch.testing.assert_close(explorer.from_float24(planes, (3, 50)), wide, rtol=2**-16, atol=0)
+    torch.testing.assert_close(
+        explorer.from_float24(planes, (3, 50)), wide, rtol=2**-16, atol=0
+    )
     with pytest.raises(ValueError, match="planes"):
         explorer.from_float24(planes, (3, 51))
 
@@ -170,4 +209,6 @@ def test_changed_codes_counts_the_images_whose_active_features_change():
     w = coder.w_enc.detach()
     assert explorer.changed_codes(coder, x, w.clone()) == 0
     assert explorer.changed_codes(coder, x, w + torch.randn_like(w)) > 0.5
-    assert explorer.changed_codes(coder, x, w.flip(0)) == 1.0  # every feature swapped for another
+    assert (
+        explorer.changed_codes(coder, x, w.flip(0)) == 1.0
+    )  # every feature swapped for another

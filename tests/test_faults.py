@@ -36,7 +36,12 @@ from .conftest import make_raw_files
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = TrainConfig(
-    model=ModelConfig(d_hidden=8), epochs=1, batch_size=64, lr=1e-2, weight_decay=0.0, input_noise=0.0
+    model=ModelConfig(d_hidden=8),
+    epochs=1,
+    batch_size=64,
+    lr=1e-2,
+    weight_decay=0.0,
+    input_noise=0.0,
 )
 #: What a subprocess runs first: the tiny preset and the synthetic data of the tests.
 PRELUDE = f"""
@@ -54,7 +59,9 @@ store.data_mod.load = lambda name: synthetic_dataset()
 def _tree(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` with its bytes: the state compared before and after."""
     return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -64,22 +71,45 @@ def _one_line(err: str) -> str:
     return lines[0]
 
 
-def _run(code: str, *, unprivileged: bool = False, max_file_bytes: int | None = None, env=None):
+def _run(
+    code: str,
+    *,
+    unprivileged: bool = False,
+    max_file_bytes: int | None = None,
+    env=None,
+):
     """Run ``code`` (after :data:`PRELUDE`) in a fresh Python; as root, ``unprivileged``
     drops every capability so that permission bits hold."""
     argv = [sys.executable, "-c", PRELUDE + textwrap.dedent(code)]
     if unprivileged and os.geteuid() == 0:
         if shutil.which("setpriv") is None:
             pytest.skip("setpriv (util-linux) is needed to drop root's capabilities")
-        argv = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all", *argv]
+        argv = [
+            "setpriv",
+            "--bounding-set=-all",
+            "--inh-caps=-all",
+            "--ambient-caps=-all",
+            *argv,
+        ]
 
     def limit():
         if max_file_bytes is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
 
-    full_env = {**os.environ, "OMP_NUM_THREADS": "1", published.URL_ENV: "", **(env or {})}
+    full_env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        published.URL_ENV: "",
+        **(env or {}),
+    }
     return subprocess.run(
-        argv, capture_output=True, text=True, preexec_fn=limit, env=full_env, timeout=120, check=False
+        argv,
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        env=full_env,
+        timeout=120,
+        check=False,
     )
 
 
@@ -94,7 +124,9 @@ def trained_store(tmp_path, toy_data, monkeypatch):
 def _read_only(*folders: Path) -> None:
     for folder in folders:
         for path in [folder, *folder.rglob("*")]:
-            path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+            path.chmod(
+                path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+            )
 
 
 # --- publish: never deletes what is not a publication --------------------------------------
@@ -175,7 +207,9 @@ def test_stored_models_are_readable_by_others(trained_store):
     ],
     ids=["seconds not a number", "no history", "history a list", "not an object"],
 )
-def test_a_malformed_training_record_is_a_store_error_and_retrained(spoil, trained_store, toy_data):
+def test_a_malformed_training_record_is_a_store_error_and_retrained(
+    spoil, trained_store, toy_data
+):
     first, root = trained_store
     record = first.path / store.TRAINING
     record.write_text(json.dumps(spoil(json.loads(record.read_text()))))
@@ -186,7 +220,9 @@ def test_a_malformed_training_record_is_a_store_error_and_retrained(spoil, train
     assert not again.from_store and store.load(first.path).from_store
 
 
-def test_an_edited_config_is_not_trusted(trained_store, toy_data, tmp_path, monkeypatch, capsys):
+def test_an_edited_config_is_not_trusted(
+    trained_store, toy_data, tmp_path, monkeypatch, capsys
+):
     first, root = trained_store
     config = json.loads((first.path / store.CONFIG).read_text())
     config["lr"] = 0.5
@@ -194,10 +230,14 @@ def test_an_edited_config_is_not_trusted(trained_store, toy_data, tmp_path, monk
     with pytest.warns(store.StoreWarning, match="edited"):
         again = store.load_or_train(TINY, root=root, dataset=toy_data)
     assert again.config == TINY and not again.from_store
-    assert store.current(root) == [first.path]  # retrained in place, and publishable again
+    assert store.current(root) == [
+        first.path
+    ]  # retrained in place, and publishable again
 
 
-def test_install_keeps_a_valid_copy_another_process_stored_first(trained_store, tmp_path, monkeypatch):
+def test_install_keeps_a_valid_copy_another_process_stored_first(
+    trained_store, tmp_path, monkeypatch
+):
     first, root = trained_store
     tmp = tmp_path / "mine"
     shutil.copytree(first.path, tmp)
@@ -208,14 +248,18 @@ def test_install_keeps_a_valid_copy_another_process_stored_first(trained_store, 
     store._install(tmp, first.path, first.key)
     assert _tree(first.path) == before  # theirs is kept, no error
     (first.path / store.WEIGHTS).write_bytes(b"damaged")
-    with pytest.raises(OSError):  # theirs is damaged and cannot be replaced: not trusted
+    with pytest.raises(
+        OSError
+    ):  # theirs is damaged and cannot be replaced: not trusted
         store._install(tmp, first.path, first.key)
 
 
 # --- read-only folders and full disks (subprocesses) ---------------------------------------
 
 
-def test_a_read_only_store_with_a_damaged_model_still_gives_the_model(trained_store, tmp_path):
+def test_a_read_only_store_with_a_damaged_model_still_gives_the_model(
+    trained_store, tmp_path
+):
     first, root = trained_store
     weights = first.path / store.WEIGHTS
     weights.write_bytes(weights.read_bytes()[:100])  # damaged
@@ -319,7 +363,9 @@ def test_a_trickling_server_meets_a_total_deadline(trickle):
     start = time.monotonic()
     with pytest.raises(published.FetchError, match="longer than 1 s in all"):
         published.manifest(trickle, timeout=5, deadline=1)
-    assert time.monotonic() - start < 3  # each byte came within the per-read timeout of 5 s
+    assert (
+        time.monotonic() - start < 3
+    )  # each byte came within the per-read timeout of 5 s
 
 
 def test_a_silent_server_meets_the_timeout():
@@ -378,8 +424,14 @@ def test_a_malformed_manifest_entry_is_refused_and_the_rest_fetched(
     captured = capsys.readouterr()
     assert "fetched 1 models" in captured.out
     refused = captured.err.splitlines()
-    assert len(refused) == 3 and all(line.startswith("refused ") for line in refused), refused
-    assert "lists no files" in refused[0] and "size in bytes" in refused[1] and "longer than" in refused[2]
+    assert len(refused) == 3 and all(line.startswith("refused ") for line in refused), (
+        refused
+    )
+    assert (
+        "lists no files" in refused[0]
+        and "size in bytes" in refused[1]
+        and "longer than" in refused[2]
+    )
     assert store.load(reader / name).config == TINY
     assert not [p for p in reader.iterdir() if p.name.startswith(".")]
 
@@ -388,11 +440,19 @@ def test_two_fetches_into_one_store_at_once(site, trained_store, tmp_path):
     (folder, url), (first, root) = site, trained_store
     store.publish(folder / "models", root)
     reader = tmp_path / "reader"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", published.URL_ENV: url, store.STORE_ENV: str(reader)}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        published.URL_ENV: url,
+        store.STORE_ENV: str(reader),
+    }
     code = PRELUDE + "sys.exit(main(['fetch']))"
     runs = [
         subprocess.Popen(
-            [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [sys.executable, "-c", code],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for _ in range(2)
     ]

@@ -21,11 +21,16 @@ def test_logit_effects_are_head_times_decoder():
 
 def test_selectivity_frequency_and_class_means():
     labels = torch.tensor([0, 0, 1, 1])
-    acts = torch.tensor([[1.0, 1.0, 0.0], [3.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
-    torch.testing.assert_close(
-        ft.class_means(acts, labels, 2), torch.tensor([[2.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    acts = torch.tensor(
+        [[1.0, 1.0, 0.0], [3.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.0]]
     )
-    torch.testing.assert_close(ft.class_selectivity(acts, labels, 2), torch.tensor([1.0, 0.5, 0.0]))
+    torch.testing.assert_close(
+        ft.class_means(acts, labels, 2),
+        torch.tensor([[2.0, 1.0, 0.0], [0.0, 1.0, 0.0]]),
+    )
+    torch.testing.assert_close(
+        ft.class_selectivity(acts, labels, 2), torch.tensor([1.0, 0.5, 0.0])
+    )
     torch.testing.assert_close(ft.frequency(acts), torch.tensor([0.5, 1.0, 0.0]))
 
 
@@ -52,7 +57,9 @@ def test_error_explanation_finds_the_planted_features():
         ]
     )  # class 1
     typical = torch.tensor([[1.0, 0.0, 0.0, 1.0], [0.0, 1.0, 1.0, 0.0]])
-    acts = torch.tensor([0.0, 0.0, 2.0, 0.0])  # only feature 2 (a class-1 feature) fired
+    acts = torch.tensor(
+        [0.0, 0.0, 2.0, 0.0]
+    )  # only feature 2 (a class-1 feature) fired
     why = ft.explain_error(acts, effects, typical, predicted=1, true=0)
     assert why.misleading == [(2, 6.0)]
     assert [i for i, _ in why.missing] == [3, 0]
@@ -63,7 +70,9 @@ def test_top_n_accuracy_at_full_n_is_spliced_accuracy():
 
     torch.manual_seed(0)
     mlp = ReLUMLP(ModelConfig(kind="relu", d_hidden=12))
-    tc = sparse.SparseCoder(sparse.SparseConfig(d_out=12, n_features=40, activation="topk", k=6))
+    tc = sparse.SparseCoder(
+        sparse.SparseConfig(d_out=12, n_features=40, activation="topk", k=6)
+    )
     x, y = torch.rand(50, 784), torch.arange(50) % 10
     full = sparse.evaluate_transcoder(tc, mlp, x, y)["spliced_accuracy"]
     acc = ft.top_n_accuracy(tc, mlp, x, y, [0, 6, 40])
@@ -73,7 +82,9 @@ def test_top_n_accuracy_at_full_n_is_spliced_accuracy():
 def test_importance_centres_effects_so_a_shared_push_scores_zero():
     acts = torch.tensor([[2.0, 1.0], [0.0, 1.0], [1.0, 1.0]])
     labels = torch.tensor([0, 1, 1])
-    effects = torch.tensor([[3.0, 5.0], [1.0, 5.0]])  # feature 1 raises both logits alike
+    effects = torch.tensor(
+        [[3.0, 5.0], [1.0, 5.0]]
+    )  # feature 1 raises both logits alike
     raw = ft.importance(acts, labels, effects, centre=False)
     torch.testing.assert_close(raw, torch.tensor([[6.0, 5.0], [0.5, 5.0]]))
     centred = ft.importance(acts, labels, effects)
@@ -83,13 +94,19 @@ def test_importance_centres_effects_so_a_shared_push_scores_zero():
     for c in range(2):
         rows = labels == c
         assert raw[c].sum() == pytest.approx(logits[rows, c].mean().item())
-        assert centred[c].sum() == pytest.approx((logits[rows, c] - logits[rows].mean(1)).mean().item())
+        assert centred[c].sum() == pytest.approx(
+            (logits[rows, c] - logits[rows].mean(1)).mean().item()
+        )
 
 
 def test_top_n_accuracy_zero_rest_and_mean_rest():
     torch.manual_seed(0)
-    mlp = models.new_model(models.ModelConfig(kind="relu", d_input=5, d_hidden=4, n_classes=3))
-    coder = sparse.SparseCoder(sparse.SparseConfig(d_in=5, d_out=4, n_features=6, activation="relu"))
+    mlp = models.new_model(
+        models.ModelConfig(kind="relu", d_input=5, d_hidden=4, n_classes=3)
+    )
+    coder = sparse.SparseCoder(
+        sparse.SparseConfig(d_in=5, d_out=4, n_features=6, activation="relu")
+    )
     images = torch.randn(40, 5)
     acts = coder(images).activations
     mean = acts.mean(0)
@@ -99,5 +116,7 @@ def test_top_n_accuracy_zero_rest_and_mean_rest():
     everything = tie_aware_hits(mlp.head(coder.decode(acts)), labels).mean().item()
     zero = ft.top_n_accuracy(coder, mlp, images, labels, [0, 6])
     centred = ft.top_n_accuracy(coder, mlp, images, labels, [0, 6], rest=mean)
-    assert zero[6] == centred[6] == everything  # all six kept: the spliced model either way
+    assert (
+        zero[6] == centred[6] == everything
+    )  # all six kept: the spliced model either way
     assert zero[0] == pytest.approx(1 / 3) and centred[0] == 1.0

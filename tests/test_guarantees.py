@@ -38,7 +38,9 @@ def test_neuron_form_has_one_positive_and_one_negative_eigenvalue():
         torch.testing.assert_close(eig[-1], plus[a], **TOL)
         torch.testing.assert_close(eig[0], minus[a], **TOL)
         torch.testing.assert_close(eig[1:-1], torch.zeros(3), **TOL)
-    assert (plus > 0).all() and (minus < 0).all()  # l and r not parallel for random draws
+    assert (plus > 0).all() and (
+        minus < 0
+    ).all()  # l and r not parallel for random draws
 
 
 def test_parallel_factors_give_a_definite_neuron():
@@ -51,16 +53,27 @@ def test_parallel_factors_give_a_definite_neuron():
 def test_interaction_matrix_is_the_head_weighted_sum_of_neuron_forms():
     model = small_model()
     q = model.interaction_matrices()
-    forms = torch.stack([(torch.outer(a, b) + torch.outer(b, a)) / 2 for a, b in zip(model.w_l, model.w_r)])
-    torch.testing.assert_close(q, torch.einsum("ca,aij->cij", model.w_u, forms).detach(), **TOL)
+    forms = torch.stack(
+        [
+            (torch.outer(a, b) + torch.outer(b, a)) / 2
+            for a, b in zip(model.w_l, model.w_r)
+        ]
+    )
+    torch.testing.assert_close(
+        q, torch.einsum("ca,aij->cij", model.w_u, forms).detach(), **TOL
+    )
     # the trace of Q_c is the head-weighted sum of each pair's two eigenvalues
     plus, minus = gu.neuron_eigenvalues(model.w_l.detach(), model.w_r.detach())
-    torch.testing.assert_close(q.diagonal(dim1=1, dim2=2).sum(-1), model.w_u.detach() @ (plus + minus), **TOL)
+    torch.testing.assert_close(
+        q.diagonal(dim1=1, dim2=2).sum(-1), model.w_u.detach() @ (plus + minus), **TOL
+    )
 
 
 def test_reparametrisation_keeps_logits_and_pixel_forms_but_not_hidden_forms():
     model = small_model()
-    a = torch.eye(6) + 0.5 * torch.randn(6, 6, generator=torch.Generator().manual_seed(2))
+    a = torch.eye(6) + 0.5 * torch.randn(
+        6, 6, generator=torch.Generator().manual_seed(2)
+    )
     other = gu.reparametrise(model, a)
     x = torch.rand(11, 9)
     with torch.no_grad():
@@ -74,15 +87,23 @@ def test_reparametrisation_keeps_logits_and_pixel_forms_but_not_hidden_forms():
         assert not torch.allclose(
             torch.linalg.eigvalsh(q_new), torch.linalg.eigvalsh(q), atol=1e-3
         )  # a non-orthogonal A changes even the hidden eigenvalues
-    assert other is not model and torch.equal(model.w_e, small_model().w_e)  # the original is untouched
+    assert other is not model and torch.equal(
+        model.w_e, small_model().w_e
+    )  # the original is untouched
 
 
 def test_orthogonal_reparametrisation_rotates_hidden_eigenvectors_keeping_eigenvalues():
     model = small_model()
-    a, _ = torch.linalg.qr(torch.randn(6, 6, generator=torch.Generator().manual_seed(3)))
+    a, _ = torch.linalg.qr(
+        torch.randn(6, 6, generator=torch.Generator().manual_seed(3))
+    )
     with torch.no_grad():
-        values = torch.linalg.eigvalsh(gu.reparametrise(model, a).interaction_matrices())
-        torch.testing.assert_close(values, torch.linalg.eigvalsh(model.interaction_matrices()), **TOL)
+        values = torch.linalg.eigvalsh(
+            gu.reparametrise(model, a).interaction_matrices()
+        )
+        torch.testing.assert_close(
+            values, torch.linalg.eigvalsh(model.interaction_matrices()), **TOL
+        )
 
 
 def test_reparametrise_rejects_a_singular_or_misshapen_matrix():
@@ -123,12 +144,14 @@ def test_top_by_magnitude_is_the_best_rank_k_approximation():
     g = torch.Generator().manual_seed(5)
     for _ in range(200):
         basis = torch.randn(6, k, generator=g)
-        perturbed = approx + 0.1 * basis @ torch.diag(torch.randn(k, generator=g)) @ basis.T
+        perturbed = (
+            approx + 0.1 * basis @ torch.diag(torch.randn(k, generator=g)) @ basis.T
+        )
         low_rank = torch.linalg.eigh(perturbed)
         keep = low_rank.eigenvalues.abs().argsort(descending=True)[:k]
-        candidate = (low_rank.eigenvectors[:, keep] * low_rank.eigenvalues[keep]) @ low_rank.eigenvectors[
-            :, keep
-        ].T
+        candidate = (
+            low_rank.eigenvectors[:, keep] * low_rank.eigenvalues[keep]
+        ) @ low_rank.eigenvectors[:, keep].T
         assert torch.linalg.matrix_norm(q - candidate) >= best_error - 1e-12
 
 
@@ -139,9 +162,14 @@ def test_truncation_error_never_exceeds_its_bounds():
     full = bl.quadratic_form(q, h)
     for k in range(9):
         error = (full - bl.truncated_logits(spec, h, k)).abs()
-        loose, sharp = gu.truncation_bounds(spec, h, k), gu.truncation_bounds(spec, h, k, sharp=True)
+        loose, sharp = (
+            gu.truncation_bounds(spec, h, k),
+            gu.truncation_bounds(spec, h, k, sharp=True),
+        )
         assert (error <= sharp + 1e-10).all() and (sharp <= loose + 1e-10).all()
-    torch.testing.assert_close(gu.truncation_bounds(spec, h, 8), torch.zeros(50, 4), **TOL)
+    torch.testing.assert_close(
+        gu.truncation_bounds(spec, h, 8), torch.zeros(50, 4), **TOL
+    )
 
 
 def test_certified_inputs_agree_and_all_agree_at_full_rank():
@@ -160,7 +188,9 @@ def test_certified_inputs_agree_and_all_agree_at_full_rank():
         )
         assert certified <= sharp[k][0] <= agreeing + 1e-12
     assert result[10] == (1.0, 1.0)
-    assert result[0][0] == 0.0 and result[0][1] == pytest.approx(0.2)  # k = 0: ten-way tie, no proof
+    assert result[0][0] == 0.0 and result[0][1] == pytest.approx(
+        0.2
+    )  # k = 0: ten-way tie, no proof
     with pytest.raises(ValueError, match="between 0 and 10"):
         gu.certified_agreement(spec, h, [11])
 
@@ -169,11 +199,18 @@ def test_box_bound_holds_for_every_image_in_the_box():
     model = small_model(d=5, p=12)
     with torch.no_grad():
         spec = bl.spectrum(model.interaction_matrices())
-        x = torch.cat([torch.rand(500, 12), torch.ones(1, 12), (torch.rand(200, 12) > 0.5).double()])
+        x = torch.cat(
+            [
+                torch.rand(500, 12),
+                torch.ones(1, 12),
+                (torch.rand(200, 12) > 0.5).double(),
+            ]
+        )
         h = model.embed(x)
         for k in range(6):
             error = (
-                bl.quadratic_form(model.interaction_matrices(), h) - bl.truncated_logits(spec, h, k)
+                bl.quadratic_form(model.interaction_matrices(), h)
+                - bl.truncated_logits(spec, h, k)
             ).abs()
             assert (error <= gu.box_bound(spec, model.w_e, k) + 1e-10).all()
 
@@ -220,7 +257,9 @@ def test_two_factor_weight_decay_is_the_nuclear_norm():
     a, b = u * s.sqrt(), s.sqrt()[:, None] * vh
     torch.testing.assert_close(a @ b, m, **TOL)
     nuclear = torch.linalg.matrix_norm(m, ord="nuc")
-    torch.testing.assert_close((a.square().sum() + b.square().sum()) / 2, nuclear, **TOL)
+    torch.testing.assert_close(
+        (a.square().sum() + b.square().sum()) / 2, nuclear, **TOL
+    )
     for _ in range(200):
         t = torch.eye(4) + 0.3 * torch.randn(4, 4, generator=g)
         a2, b2 = a @ t, torch.linalg.solve(t, b)
@@ -250,7 +289,9 @@ def test_rayleigh_quotient_peaks_at_the_top_eigenvector():
     assert (gu.rayleigh_quotient(q, x) <= values[:, -1] + 1e-12).all()
     for c in range(3):
         top = 3.0 * vectors[c, :, -1][None]
-        torch.testing.assert_close(gu.rayleigh_quotient(q, top)[0, c], values[c, -1], **TOL)
+        torch.testing.assert_close(
+            gu.rayleigh_quotient(q, top)[0, c], values[c, -1], **TOL
+        )
 
 
 def test_best_basis_has_the_least_weight_decay_and_meets_stationarity():
@@ -265,14 +306,22 @@ def test_best_basis_has_the_least_weight_decay_and_meets_stationarity():
     e2, f2 = gu.basis_penalty(moved)
     torch.testing.assert_close(e2, f2, **TOL)  # W_e W_eᵀ = W_lᵀW_l + W_rᵀW_r
     assert abs(gu.basis_excess(moved) - 1) < 1e-10
-    penalty = lambda m: (m.w_e.square().sum() + m.w_l.square().sum() + m.w_r.square().sum()).item()
-    assert penalty(moved) == pytest.approx(penalty(model) / gu.basis_excess(model), rel=1e-10)
+    penalty = lambda m: (
+        m.w_e.square().sum() + m.w_l.square().sum() + m.w_r.square().sum()
+    ).item()
+    assert penalty(moved) == pytest.approx(
+        penalty(model) / gu.basis_excess(model), rel=1e-10
+    )
     g = torch.Generator().manual_seed(4)
     for _ in range(5):  # no other invertible A does better
-        other = gu.reparametrise(moved, torch.eye(5) + 0.3 * torch.randn(5, 5, generator=g))
+        other = gu.reparametrise(
+            moved, torch.eye(5) + 0.3 * torch.randn(5, 5, generator=g)
+        )
         assert penalty(other) >= penalty(moved) - 1e-10
     q, _ = torch.linalg.qr(torch.randn(5, 5, generator=g))  # rotations keep the excess
-    assert gu.basis_excess(gu.reparametrise(model, q)) == pytest.approx(gu.basis_excess(model), rel=1e-10)
+    assert gu.basis_excess(gu.reparametrise(model, q)) == pytest.approx(
+        gu.basis_excess(model), rel=1e-10
+    )
 
 
 def test_the_penalty_gradient_over_bases_is_the_stationarity_residual():
@@ -281,6 +330,10 @@ def test_the_penalty_gradient_over_bases_is_the_stationarity_residual():
     a = torch.eye(4, requires_grad=True)
     w_e, w_l, w_r = model.w_e.detach(), model.w_l.detach(), model.w_r.detach()
     a_inv = torch.linalg.inv(a)
-    penalty = (a @ w_e).square().sum() + (w_l @ a_inv).square().sum() + (w_r @ a_inv).square().sum()
+    penalty = (
+        (a @ w_e).square().sum()
+        + (w_l @ a_inv).square().sum()
+        + (w_r @ a_inv).square().sum()
+    )
     (grad,) = torch.autograd.grad(penalty, a)
     torch.testing.assert_close(grad, 2 * (e - f), **TOL)

@@ -21,14 +21,14 @@ def _fingerprint(tmp_path, text: str) -> str:
 
 def test_layout_comments_docstrings_and_annotations_do_not_count(tmp_path):
     base = _fingerprint(tmp_path, BASE)
-    reworded = BASE.replace("Docstring.", "Another docstring,\n    on two lines.").replace("Module.", "")
+    reworded = BASE.replace(
+        "Docstring.", "Another docstring,\n    on two lines."
+    ).replace("Module.", "")
     commented = reworded.replace("    return", "    # why this step\n\n    return")
     assert _fingerprint(tmp_path, commented) == base
     no_docstrings = "def step(x, lr=1e-3):\n    return (x - lr * x)  # same tree\n"
     assert _fingerprint(tmp_path, no_docstrings) == base
-    typed = (
-        "def step(x: Tensor, lr: float = 1e-3) -> Tensor:\n    scale: float = lr\n    return x - scale * x\n"
-    )
+    typed = "def step(x: Tensor, lr: float = 1e-3) -> Tensor:\n    scale: float = lr\n    return x - scale * x\n"
     retyped = "def step(x: ndarray, lr: int = 1e-3):\n    scale: object = lr\n    return x - scale * x\n"
     assert _fingerprint(tmp_path, typed) == _fingerprint(tmp_path, retyped)
 
@@ -39,7 +39,9 @@ def test_statements_values_names_and_later_strings_count(tmp_path):
         BASE.replace("1e-3", "2e-3"),
         BASE.replace("x - lr", "x + lr"),
         BASE.replace("step", "update"),
-        BASE.replace("    return", '    "a string after the docstring is code"\n    return'),
+        BASE.replace(
+            "    return", '    "a string after the docstring is code"\n    return'
+        ),
     ):
         assert _fingerprint(tmp_path, edited) != base
 

@@ -29,7 +29,9 @@ def test_every_kind_name_reads_back_its_configs():
 
 def test_a_sparse_coder_holds_its_base_model_by_value():
     transcoder = presets.get("transcoder-topk")
-    assert transcoder.base == presets.get("relu") and kinds.dataset(transcoder) == "mnist"
+    assert (
+        transcoder.base == presets.get("relu") and kinds.dataset(transcoder) == "mnist"
+    )
     assert kinds.to_dict(transcoder)["base"] == presets.get("relu").to_dict()
     sae = presets.get("sae-outputs")
     assert kinds.of(sae).base(sae) == presets.get("book")
@@ -41,7 +43,9 @@ def test_unknown_kinds_and_foreign_configs_are_refused():
         kinds.named("gpt")
     with pytest.raises(KeyError, match="unknown kind None"):
         kinds.from_dict({"epochs": 3})
-    with pytest.raises(TypeError, match="SparseConfig is not the config of a registered kind"):
+    with pytest.raises(
+        TypeError, match="SparseConfig is not the config of a registered kind"
+    ):
         kinds.of(SMALL)
 
     @dataclass(frozen=True)
@@ -53,8 +57,12 @@ def test_unknown_kinds_and_foreign_configs_are_refused():
 
 
 def test_a_name_is_registered_once():
-    with pytest.raises(ValueError, match=r"kind names \['sae'\] are already registered"):
-        kinds.register(type("Again", (type(kinds.named("transcoder")),), {"names": ("sae",)})())
+    with pytest.raises(
+        ValueError, match=r"kind names \['sae'\] are already registered"
+    ):
+        kinds.register(
+            type("Again", (type(kinds.named("transcoder")),), {"names": ("sae",)})()
+        )
     kinds.register(kinds.named("sae"))  # the same kind again is harmless
 
 
@@ -67,9 +75,13 @@ def test_with_sets_nested_fields_by_name():
 
 
 def test_bad_sparse_coder_configs_are_refused_when_made():
-    with pytest.raises(ValueError, match=r"SAE source must be one of \('outputs', 'pairs'\)"):
+    with pytest.raises(
+        ValueError, match=r"SAE source must be one of \('outputs', 'pairs'\)"
+    ):
         SaeConfig(BILINEAR, "images", SMALL)
-    with pytest.raises(ValueError, match="width-12 layer reconstructs it: need d_in = d_out = 12"):
+    with pytest.raises(
+        ValueError, match="width-12 layer reconstructs it: need d_in = d_out = 12"
+    ):
         SaeConfig(BILINEAR, "outputs", SMALL.with_(d_out=20))
     with pytest.raises(ValueError, match="needs n_pairs >= 1"):
         SaeConfig(BILINEAR, "pairs", SMALL)
@@ -77,7 +89,9 @@ def test_bad_sparse_coder_configs_are_refused_when_made():
         SaeConfig(RELU, "outputs", SMALL)
     with pytest.raises(ValueError, match="a transcoder needs a ReLU MLP"):
         TranscoderConfig(BILINEAR, SMALL.with_(d_in=784))
-    with pytest.raises(ValueError, match="needs d_in = 784 and d_out = 12, got 12 and 12"):
+    with pytest.raises(
+        ValueError, match="needs d_in = 784 and d_out = 12, got 12 and 12"
+    ):
         TranscoderConfig(RELU, SMALL)
     with pytest.raises(TypeError, match="sparse must be a SparseConfig"):
         TranscoderConfig(RELU, {"k": 4})  # type: ignore[arg-type]

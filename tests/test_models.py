@@ -5,13 +5,25 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wbinterp.models import BilinearMLP, DeepBilinearMLP, ModelConfig, ReLUMLP, load_weights, new_model
+from wbinterp.models import (
+    BilinearMLP,
+    DeepBilinearMLP,
+    ModelConfig,
+    ReLUMLP,
+    load_weights,
+    new_model,
+)
 
 
 def test_bilinear_shapes_and_names():
     model = BilinearMLP(ModelConfig(d_hidden=32))
     shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    assert shapes == {"w_e": (32, 784), "w_l": (32, 32), "w_r": (32, 32), "w_u": (10, 32)}
+    assert shapes == {
+        "w_e": (32, 784),
+        "w_l": (32, 32),
+        "w_r": (32, 32),
+        "w_u": (10, 32),
+    }
     assert model(torch.rand(5, 784)).shape == (5, 10)
 
 
@@ -50,7 +62,9 @@ def test_relu_mlp(bias):
     x = torch.rand(4, 784)
     hidden = torch.relu(x @ model.w_in.T + (model.b_in if bias else 0))
     assert (model.hidden(x) >= 0).all()
-    torch.testing.assert_close(model(x), hidden @ model.w_out.T + (model.b_out if bias else 0))
+    torch.testing.assert_close(
+        model(x), hidden @ model.w_out.T + (model.b_out if bias else 0)
+    )
 
 
 def test_wrong_kind_and_shapes_are_refused():
@@ -71,23 +85,37 @@ def test_a_bilinear_model_gives_its_own_interaction_matrices(float64):
     model = BilinearMLP(ModelConfig(d_hidden=6))
     q = model.interaction_matrices()
     torch.testing.assert_close(
-        q, bilinear.interaction_matrices(model.w_l, model.w_r, model.w_u), rtol=0, atol=0
+        q,
+        bilinear.interaction_matrices(model.w_l, model.w_r, model.w_u),
+        rtol=0,
+        atol=0,
     )
     x = torch.rand(5, 784)
-    torch.testing.assert_close(bilinear.quadratic_form(q, model.embed(x)), model(x), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(
+        bilinear.quadratic_form(q, model.embed(x)), model(x), rtol=1e-10, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("residual", [False, True])
 def test_deep_model_stacks_bilinear_layers(residual):
     torch.manual_seed(3)
-    model = new_model(ModelConfig(kind="deep", d_hidden=6, n_layers=3, residual=residual)).double()
+    model = new_model(
+        ModelConfig(kind="deep", d_hidden=6, n_layers=3, residual=residual)
+    ).double()
     assert isinstance(model, DeepBilinearMLP)
     shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    assert shapes == {"w_e": (6, 784), "w_l": (3, 6, 6), "w_r": (3, 6, 6), "w_u": (10, 6)}
+    assert shapes == {
+        "w_e": (6, 784),
+        "w_l": (3, 6, 6),
+        "w_r": (3, 6, 6),
+        "w_u": (10, 6),
+    }
     x = torch.rand(4, 784, dtype=torch.float64)
     h = x @ model.w_e.T
     for k in range(3):
-        g = torch.einsum("ad,bd->ba", model.w_l[k], h) * torch.einsum("ad,bd->ba", model.w_r[k], h)
+        g = torch.einsum("ad,bd->ba", model.w_l[k], h) * torch.einsum(
+            "ad,bd->ba", model.w_r[k], h
+        )
         h = h + g if residual else g
     torch.testing.assert_close(model(x), h @ model.w_u.T, rtol=1e-12, atol=1e-12)
     if not residual:  # three layers without a skip: a form of degree 2³ in the input

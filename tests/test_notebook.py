@@ -48,7 +48,9 @@ def glued(monkeypatch):
 
     calls: dict[str, tuple[object, bool]] = {}
     monkeypatch.setattr(
-        myst_nb, "glue", lambda name, value, display=True: calls.update({name: (value, display)})
+        myst_nb,
+        "glue",
+        lambda name, value, display=True: calls.update({name: (value, display)}),
     )
     return calls
 
@@ -67,7 +69,11 @@ def test_glue_all_glues_each_value_under_its_prefixed_name(glued):
 
 def test_claim_passes_silently_and_names_the_sentence_that_fails():
     notebook.claim(3 > 2, "three beats two")
-    with pytest.raises(notebook.ClaimError, match="the text says the transcoder leads, but"):
+    with pytest.raises(
+        notebook.ClaimError, match="the text says the transcoder leads, but"
+    ):
         notebook.claim(0.1 > 0.2, "the transcoder leads")
-    with pytest.raises(AssertionError):  # a guard is an assertion: pytest and readers know it
+    with pytest.raises(
+        AssertionError
+    ):  # a guard is an assertion: pytest and readers know it
         notebook.claim(False, "anything")

@@ -17,7 +17,12 @@ pytestmark = pytest.mark.usefixtures("float64")
 
 
 @settings(max_examples=20, deadline=None)
-@given(d=st.integers(1, 6), n=st.integers(1, 6), m=st.integers(1, 7), seed=st.integers(0, 10_000))
+@given(
+    d=st.integers(1, 6),
+    n=st.integers(1, 6),
+    m=st.integers(1, 7),
+    seed=st.integers(0, 10_000),
+)
 def test_pair_outputs_expand_the_layer(d, n, m, seed):
     w_l, w_r, _ = weights(d, n, seed=seed)
     gen = torch.Generator().manual_seed(seed + 1)
@@ -26,12 +31,16 @@ def test_pair_outputs_expand_the_layer(d, n, m, seed):
     u = pairs.pair_outputs(w_l, w_r, features, i.flatten(), j.flatten())  # (m², d)
     h = features @ a
     expected = (w_l @ h) * (w_r @ h)
-    torch.testing.assert_close(torch.einsum("p,pd->d", (a[:, None] * a[None]).flatten(), u), expected)
+    torch.testing.assert_close(
+        torch.einsum("p,pd->d", (a[:, None] * a[None]).flatten(), u), expected
+    )
     # g_ij is the tensor applied to the pair
     tensor = bilinear.bilinear_tensor(w_l, w_r)
     torch.testing.assert_close(
         u[1 if m > 1 else 0],
-        torch.einsum("aij,i,j->a", tensor, features[:, 0], features[:, 1 if m > 1 else 0]),
+        torch.einsum(
+            "aij,i,j->a", tensor, features[:, 0], features[:, 1 if m > 1 else 0]
+        ),
     )
 
 
@@ -67,5 +76,9 @@ def test_pair_dataset_is_seeded_unit_and_made_of_pair_outputs():
 def test_pair_indices_must_be_one_dimensional_and_of_one_length():
     with pytest.raises(ValueError, match="1-D index tensors"):
         pairs.pair_outputs(
-            torch.ones(3, 4), torch.ones(3, 4), torch.ones(4, 2), torch.tensor([0, 1]), torch.tensor([0])
+            torch.ones(3, 4),
+            torch.ones(3, 4),
+            torch.ones(4, 2),
+            torch.tensor([0, 1]),
+            torch.tensor([0]),
         )

@@ -25,10 +25,14 @@ def _figure(width: float, title_size: float = 12.0, ticks: bool = True):
 
 def test_smallest_text_is_the_smallest_drawn_font_scaled_to_the_column():
     narrow = _figure(5.0)
-    assert plotting.smallest_text(narrow) == pytest.approx(10.0)  # tick labels, unscaled
+    assert plotting.smallest_text(narrow) == pytest.approx(
+        10.0
+    )  # tick labels, unscaled
     wide = _figure(14.4)
     width = wide.get_tightbbox(wide.canvas.get_renderer()).width
-    assert plotting.smallest_text(wide) == pytest.approx(10.0 * plotting.COLUMN_INCHES / width)
+    assert plotting.smallest_text(wide) == pytest.approx(
+        10.0 * plotting.COLUMN_INCHES / width
+    )
     assert plotting.smallest_text(wide) < 7.0
     # text that is not drawn does not count: an axis turned off hides its tick labels
     assert plotting.smallest_text(_figure(5.0, ticks=False)) == pytest.approx(12.0)
@@ -42,7 +46,9 @@ def test_smallest_text_is_the_smallest_drawn_font_scaled_to_the_column():
 def test_image_grids_shrink_to_the_column(ncols):
     images = np.random.default_rng(0).random((ncols, 784))
     for fig in (
-        plotting.digit_grid(images, titles=[str(i) for i in range(ncols)], ncols=ncols, size=1.5),
+        plotting.digit_grid(
+            images, titles=[str(i) for i in range(ncols)], ncols=ncols, size=1.5
+        ),
         plotting.signed_grid(images - 0.5, ncols=ncols, size=1.5, row_labels=["row"]),
     ):
         assert fig.get_figwidth() <= plotting.COLUMN_INCHES + 1e-9
@@ -81,14 +87,19 @@ def test_histograms_show_each_population_as_shares_of_itself():
     )
     heights = [patch.get_path().vertices[:, 1].max() for patch in fig.axes[0].patches]
     np.testing.assert_allclose(heights, [0.1, 1 / 3])  # 100 of 1000 per bin; 1 of 3
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["many", "few"]
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "many",
+        "few",
+    ]
     assert plotting.smallest_text(fig) >= 9.0
     plt.close(fig)
 
 
 def test_signed_grid_with_one_scale_shows_it_in_a_labelled_colour_bar():
     images = np.stack([np.linspace(-1, 1, 784), 3 * np.linspace(-1, 1, 784)])
-    fig = plotting.signed_grid(images, ncols=2, shared_scale=True, colorbar_label="pixel weight")
+    fig = plotting.signed_grid(
+        images, ncols=2, shared_scale=True, colorbar_label="pixel weight"
+    )
     *grid, bar = fig.axes
     assert len(grid) == 2 and bar.get_xlabel() == "pixel weight"
     assert [im.get_clim() for ax in grid for im in ax.get_images()] == [(-3.0, 3.0)] * 2

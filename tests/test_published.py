@@ -17,7 +17,12 @@ from wbinterp.models import ModelConfig
 from wbinterp.train import TrainConfig
 
 TINY = TrainConfig(
-    model=ModelConfig(d_hidden=8), epochs=1, batch_size=64, lr=1e-2, weight_decay=0.0, input_noise=0.0
+    model=ModelConfig(d_hidden=8),
+    epochs=1,
+    batch_size=64,
+    lr=1e-2,
+    weight_decay=0.0,
+    input_noise=0.0,
 )
 
 
@@ -35,7 +40,9 @@ def site(tmp_path, monkeypatch):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    monkeypatch.setenv(published.URL_ENV, f"http://127.0.0.1:{server.server_address[1]}/models/")
+    monkeypatch.setenv(
+        published.URL_ENV, f"http://127.0.0.1:{server.server_address[1]}/models/"
+    )
     yield folder
     server.shutdown()
     server.server_close()
@@ -56,7 +63,9 @@ def _never_train(monkeypatch):
     monkeypatch.setattr(store.train_mod, "train", fail)
 
 
-def test_publish_then_fetch_gives_the_same_model(site, trained, tmp_path, toy_data, monkeypatch, capsys):
+def test_publish_then_fetch_gives_the_same_model(
+    site, trained, tmp_path, toy_data, monkeypatch, capsys
+):
     first, root = trained
     assert store.publish(site / "models", root) == [first.path]
     manifest = json.loads((site / "models" / published.MANIFEST).read_text())
@@ -67,10 +76,14 @@ def test_publish_then_fetch_gives_the_same_model(site, trained, tmp_path, toy_da
     x = toy_data.test.images
     torch.testing.assert_close(fetched.model(x), first.model(x), rtol=0, atol=0)
     assert "fetched" in capsys.readouterr().err
-    assert not [p for p in (tmp_path / "reader").iterdir() if p.name.startswith(".")]  # nothing half-written
+    assert not [
+        p for p in (tmp_path / "reader").iterdir() if p.name.startswith(".")
+    ]  # nothing half-written
     # the next call loads the local copy: no download
     monkeypatch.setenv(published.URL_ENV, "http://127.0.0.1:9/unused/")
-    assert store.load_or_train(TINY, root=tmp_path / "reader", dataset=toy_data).from_store
+    assert store.load_or_train(
+        TINY, root=tmp_path / "reader", dataset=toy_data
+    ).from_store
 
 
 def test_a_stale_model_is_not_published(site, trained, monkeypatch):
@@ -90,7 +103,9 @@ def _refused(tmp_path, toy_data, capsys, reason):
     return err
 
 
-def test_a_model_not_yet_published_is_trained(site, trained, tmp_path, toy_data, capsys):
+def test_a_model_not_yet_published_is_trained(
+    site, trained, tmp_path, toy_data, capsys
+):
     published.publish([], site / "models")
     _refused(tmp_path, toy_data, capsys, "is not published at")
 
@@ -105,12 +120,16 @@ def test_a_corrupted_download_is_refused(site, trained, tmp_path, toy_data, caps
     _refused(tmp_path, toy_data, capsys, "corrupted download")
 
 
-def test_a_published_copy_of_another_config_is_refused(site, trained, tmp_path, toy_data, capsys):
+def test_a_published_copy_of_another_config_is_refused(
+    site, trained, tmp_path, toy_data, capsys
+):
     first, root = trained
     store.publish(site / "models", root)
     folder = site / "models" / first.path.name
     config = json.loads((folder / store.CONFIG).read_text())
-    config["lr"] = 0.5  # a different recipe under the same name, with a manifest to match
+    config["lr"] = (
+        0.5  # a different recipe under the same name, with a manifest to match
+    )
     (folder / store.CONFIG).write_text(json.dumps(config))
     manifest = site / "models" / published.MANIFEST
     entry = json.loads(manifest.read_text())
@@ -123,13 +142,17 @@ def test_a_published_copy_of_another_config_is_refused(site, trained, tmp_path, 
 
 
 def test_offline_the_model_is_trained(tmp_path, toy_data, capsys, monkeypatch):
-    monkeypatch.setenv(published.URL_ENV, "http://127.0.0.1:9/models/")  # nothing listens on port 9
+    monkeypatch.setenv(
+        published.URL_ENV, "http://127.0.0.1:9/models/"
+    )  # nothing listens on port 9
     (tmp_path / "reader").mkdir()
     _refused(tmp_path, toy_data, capsys, "cannot reach")
 
 
 def test_turned_off_nothing_is_downloaded(tmp_path, toy_data, capsys):
-    assert published.models_url() is None  # the tests' default: WBINTERP_MODELS_URL is empty
+    assert (
+        published.models_url() is None
+    )  # the tests' default: WBINTERP_MODELS_URL is empty
     store.load_or_train(TINY, root=tmp_path / "reader", dataset=toy_data)
     assert "published" not in capsys.readouterr().err
 
@@ -144,7 +167,9 @@ def test_the_package_knows_no_site_the_address_is_passed_in(monkeypatch):
 def test_unsafe_names_in_a_manifest_are_refused(site, tmp_path):
     (site / "models").mkdir()
     (site / "models" / published.MANIFEST).write_text(
-        json.dumps({"format": published.MANIFEST_FORMAT, "models": {"../evil": {"files": {}}}})
+        json.dumps(
+            {"format": published.MANIFEST_FORMAT, "models": {"../evil": {"files": {}}}}
+        )
     )
     with pytest.raises(published.FetchError, match="unsafe path"):
         with published.download("../evil", published.models_url(), tmp_path / "into"):
@@ -180,14 +205,18 @@ def test_the_book_passes_its_sites_address_in(tmp_path):
     assert build.site_models_url(tmp_path / "missing.yml") is None
 
 
-def test_a_build_from_published_fetches_every_model_first(site, trained, tmp_path, monkeypatch, capsys):
+def test_a_build_from_published_fetches_every_model_first(
+    site, trained, tmp_path, monkeypatch, capsys
+):
     from wbbook import build
 
     first, root = trained
     store.publish(site / "models", root)
     monkeypatch.setenv(store.STORE_ENV, str(tmp_path / "first-build"))
     url = published.models_url()
-    monkeypatch.setenv(published.URL_ENV, "")  # the address is passed in, as from _config.yml
+    monkeypatch.setenv(
+        published.URL_ENV, ""
+    )  # the address is passed in, as from _config.yml
     assert build.fetch_published_models(url) == 1
     assert "fetched 1 published models" in capsys.readouterr().out
     assert store.load(tmp_path / "first-build" / first.path.name).config == TINY
@@ -195,13 +224,21 @@ def test_a_build_from_published_fetches_every_model_first(site, trained, tmp_pat
     assert "no published models fetched (cannot reach" in capsys.readouterr().err
 
 
-def test_a_machine_without_the_published_precision_still_uses_it(site, tmp_path, toy_data, monkeypatch):
+def test_a_machine_without_the_published_precision_still_uses_it(
+    site, tmp_path, toy_data, monkeypatch
+):
     from wbinterp import precision
 
     monkeypatch.setattr(store.data_mod, "load", lambda name: toy_data)
-    made = store.load_or_train(TINY, root=tmp_path / "site-store", dataset=toy_data, precision="bfloat16")
+    made = store.load_or_train(
+        TINY, root=tmp_path / "site-store", dataset=toy_data, precision="bfloat16"
+    )
     store.publish(site / "models", tmp_path / "site-store")
     monkeypatch.setattr(precision, "_machine_default", lambda device_type: "float32")
     _never_train(monkeypatch)
     fetched = store.load_or_train(TINY, root=tmp_path / "reader", dataset=toy_data)
-    assert fetched.from_store and fetched.precision == "bfloat16" and fetched.path.name == made.path.name
+    assert (
+        fetched.from_store
+        and fetched.precision == "bfloat16"
+        and fetched.path.name == made.path.name
+    )

@@ -22,12 +22,18 @@ def low_rank_tensor(c=4, n=6, rank=3, seed=0):
 
 
 def test_cp_recovers_a_tensor_of_known_rank():
-    q = low_rank_tensor(c=8, n=8)  # three symmetric components sym(l rᵀ): CP rank at most six
+    q = low_rank_tensor(
+        c=8, n=8
+    )  # three symmetric components sym(l rᵀ): CP rank at most six
     cp = shared.cp_decompose(q, rank=6, n_iter=2000)
     error = (shared.reconstruct(cp) - q).norm() / q.norm()
     assert error < 1e-4
-    assert (shared.reconstruct(shared.cp_decompose(q, rank=1)) - q).norm() / q.norm() > 0.1
-    torch.testing.assert_close(cp.left.norm(dim=1), torch.ones(6), rtol=1e-10, atol=1e-10)
+    assert (
+        shared.reconstruct(shared.cp_decompose(q, rank=1)) - q
+    ).norm() / q.norm() > 0.1
+    torch.testing.assert_close(
+        cp.left.norm(dim=1), torch.ones(6), rtol=1e-10, atol=1e-10
+    )
     sizes = cp.head.norm(dim=0)
     assert (sizes[:-1] >= sizes[1:]).all()  # sorted by how much the classes use them
 
@@ -35,11 +41,15 @@ def test_cp_recovers_a_tensor_of_known_rank():
 def test_the_decomposition_is_a_bilinear_layer():
     g = torch.Generator().manual_seed(1)
     cp = shared.CPLayer(
-        torch.randn(3, 5, generator=g), torch.randn(5, 4, generator=g), torch.randn(5, 4, generator=g)
+        torch.randn(3, 5, generator=g),
+        torch.randn(5, 4, generator=g),
+        torch.randn(5, 4, generator=g),
     )
     h = torch.randn(7, 4, generator=g)
     forms = shared.reconstruct(cp)
-    torch.testing.assert_close(shared.cp_logits(cp, h), torch.einsum("bi,cij,bj->bc", h, forms, h))
+    torch.testing.assert_close(
+        shared.cp_logits(cp, h), torch.einsum("bi,cij,bj->bc", h, forms, h)
+    )
 
 
 def test_classes_per_component_counts_large_loadings():

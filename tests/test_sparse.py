@@ -9,7 +9,14 @@ from wbinterp import sparse
 from wbinterp.models import ModelConfig, ReLUMLP
 
 SMALL = sparse.SparseConfig(
-    d_in=20, d_out=12, n_features=48, activation="topk", k=4, epochs=2, batch_size=32, dead_steps=5
+    d_in=20,
+    d_out=12,
+    n_features=48,
+    activation="topk",
+    k=4,
+    epochs=2,
+    batch_size=32,
+    dead_steps=5,
 )
 
 
@@ -18,7 +25,13 @@ def test_shapes_with_different_input_and_output_widths():
     out = tc(torch.randn(7, 20))
     assert out.output.shape == (7, 12) and out.activations.shape == (7, 48)
     names = {k: tuple(v.shape) for k, v in tc.state_dict().items()}
-    assert names == {"w_enc": (48, 20), "b_enc": (48,), "w_dec": (12, 48), "b_dec": (12,), "b_pre": (20,)}
+    assert names == {
+        "w_enc": (48, 20),
+        "b_enc": (48,),
+        "w_dec": (12, 48),
+        "b_dec": (12,),
+        "b_pre": (20,),
+    }
 
 
 def test_topk_keeps_at_most_k_non_negative_features():
@@ -40,7 +53,9 @@ def test_decoder_gradient_projection_removes_the_parallel_part():
     tc = sparse.SparseCoder(SMALL)
     tc.w_dec.grad = torch.randn_like(tc.w_dec)
     tc.project_decoder_grad()
-    torch.testing.assert_close((tc.w_dec.grad * tc.w_dec).sum(0), torch.zeros(48), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        (tc.w_dec.grad * tc.w_dec).sum(0), torch.zeros(48), atol=1e-5, rtol=0
+    )
 
 
 def test_fvu_of_perfect_and_mean_predictors():
@@ -100,22 +115,30 @@ def test_training_reduces_error_and_respects_l1():
     y = torch.relu(x @ torch.randn(20, 12))
     base = SMALL.with_(epochs=20, k=8, lr=1e-2)
     run = sparse.train_sparse(base, x, y)
-    assert run.history["fvu"][-1] < run.history["fvu"][0] and run.history["fvu"][-1] < 0.5
+    assert (
+        run.history["fvu"][-1] < run.history["fvu"][0] and run.history["fvu"][-1] < 0.5
+    )
     relu = sparse.train_sparse(base.with_(activation="relu", l1_coefficient=0.0), x, y)
-    sparse_relu = sparse.train_sparse(base.with_(activation="relu", l1_coefficient=0.5), x, y)
+    sparse_relu = sparse.train_sparse(
+        base.with_(activation="relu", l1_coefficient=0.5), x, y
+    )
     l0 = lambda r: sparse.firing_stats(r.model(x).activations)["l0"]
     assert l0(sparse_relu) < l0(relu)
 
 
 def test_bad_configs_and_inputs():
     # refused when the config is made, before anything trains
-    with pytest.raises(ValueError, match=r"activation must be one of \('relu', 'topk'\)"):
+    with pytest.raises(
+        ValueError, match=r"activation must be one of \('relu', 'topk'\)"
+    ):
         SMALL.with_(activation="gelu")
     with pytest.raises(ValueError, match="k must be between 1 and n_features=48"):
         SMALL.with_(k=0)
     with pytest.raises(ValueError, match="lr > 0"):
         SMALL.with_(lr=0.0)
-    with pytest.raises(ValueError, match=r"inputs must be \(n, 20\) and targets \(n, 12\)"):
+    with pytest.raises(
+        ValueError, match=r"inputs must be \(n, 20\) and targets \(n, 12\)"
+    ):
         sparse.train_sparse(SMALL, torch.randn(10, 20), torch.randn(10, 11))
 
 
@@ -146,8 +169,12 @@ def test_folded_centring_encodes_the_same_function_at_the_start():
     centred = sparse.train_sparse(SMALL.with_(epochs=0, centre_inputs=True), x, y).model
     folded = sparse.train_sparse(SMALL.with_(epochs=0, centre_inputs=False), x, y).model
     torch.testing.assert_close(centred.b_pre, x.mean(0))
-    assert torch.equal(folded.b_pre, torch.zeros(20)) and torch.equal(folded.w_enc, centred.w_enc)
-    torch.testing.assert_close(folded.encode(x)[1], centred.encode(x)[1], atol=1e-5, rtol=0)
+    assert torch.equal(folded.b_pre, torch.zeros(20)) and torch.equal(
+        folded.w_enc, centred.w_enc
+    )
+    torch.testing.assert_close(
+        folded.encode(x)[1], centred.encode(x)[1], atol=1e-5, rtol=0
+    )
 
 
 def test_an_input_blank_in_a_batch_gets_a_gradient_only_when_centred():
@@ -156,7 +183,9 @@ def test_an_input_blank_in_a_batch_gets_a_gradient_only_when_centred():
     x, y = _sparse_pixels()
     batch = slice(1, 65)  # input 0 is blank on all of these
     for centre, moves in [(True, True), (False, False)]:
-        model = sparse.train_sparse(SMALL.with_(epochs=0, centre_inputs=centre), x, y).model
+        model = sparse.train_sparse(
+            SMALL.with_(epochs=0, centre_inputs=centre), x, y
+        ).model
         out = model(x[batch])
         (y[batch] - out.output).square().sum(1).mean().backward()
         assert (model.w_enc.grad[:, 0].abs().max() > 1e-6) == moves, centre
@@ -168,9 +197,13 @@ def test_initialisation_from_examples_or_at_random():
     unit = rows / rows.norm(dim=1, keepdim=True)
     for init, from_examples in [("examples", True), ("random", False)]:
         model = sparse.train_sparse(SMALL.with_(epochs=0, init=init), x, y).model
-        best = (model.w_enc @ unit.T).max(1).values  # each row's cosine with its nearest example
+        best = (
+            (model.w_enc @ unit.T).max(1).values
+        )  # each row's cosine with its nearest example
         assert bool((best > 1 - 1e-5).all()) == from_examples, init
-    with pytest.raises(ValueError, match=r"init must be one of \('examples', 'random'\)"):
+    with pytest.raises(
+        ValueError, match=r"init must be one of \('examples', 'random'\)"
+    ):
         SMALL.with_(init="zeros")
     with pytest.raises(ValueError, match="centre_inputs must be True or False"):
         SMALL.with_(centre_inputs=1)
@@ -181,9 +214,13 @@ def test_best_rescaling_undoes_a_known_shrinkage():
     coder = sparse.train_sparse(SMALL.with_(epochs=3), x, y).model
     gamma, fvu = sparse.best_rescaling(coder, x, y)
     with torch.no_grad():
-        coder.w_dec.mul_(0.5)  # write half as much: the best factor doubles, the FVU stays
+        coder.w_dec.mul_(
+            0.5
+        )  # write half as much: the best factor doubles, the FVU stays
     halved, same = sparse.best_rescaling(coder, x, y)
-    assert halved == pytest.approx(2 * gamma, rel=1e-5) and same == pytest.approx(fvu, rel=1e-4)
+    assert halved == pytest.approx(2 * gamma, rel=1e-5) and same == pytest.approx(
+        fvu, rel=1e-4
+    )
     with torch.no_grad():
         written = coder(x).output - coder.b_dec
     for off in (0.9, 1.1):  # least squares: no other factor does better

@@ -26,15 +26,34 @@ from wbinterp.train import TrainConfig
 from .conftest import make_raw_files
 
 TINY = TrainConfig(
-    model=ModelConfig(d_hidden=8), epochs=1, batch_size=64, lr=1e-2, weight_decay=0.0, input_noise=0.0
+    model=ModelConfig(d_hidden=8),
+    epochs=1,
+    batch_size=64,
+    lr=1e-2,
+    weight_decay=0.0,
+    input_noise=0.0,
 )
 TINY_RELU = TINY.with_(kind="relu")
 TINY_DEEP = TINY.with_(kind="deep", n_layers=2, residual=True)
 TINY_SAE = SparseConfig(
-    d_in=8, d_out=8, n_features=16, activation="topk", k=2, epochs=1, batch_size=32, resample_every=0
+    d_in=8,
+    d_out=8,
+    n_features=16,
+    activation="topk",
+    k=2,
+    epochs=1,
+    batch_size=32,
+    resample_every=0,
 )
 TINY_TRANSCODER = SparseConfig(
-    d_in=784, d_out=8, n_features=16, activation="topk", k=2, epochs=1, batch_size=32, resample_every=0
+    d_in=784,
+    d_out=8,
+    n_features=16,
+    activation="topk",
+    k=2,
+    epochs=1,
+    batch_size=32,
+    resample_every=0,
 )
 
 
@@ -61,7 +80,10 @@ def tiny_presets(monkeypatch):
 
 
 def _same_weights(a, b):
-    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    return all(
+        torch.equal(x, y)
+        for x, y in zip(a.state_dict().values(), b.state_dict().values())
+    )
 
 
 def test_miss_then_hit(root, toy_data):
@@ -74,11 +96,15 @@ def test_miss_then_hit(root, toy_data):
 
 
 def test_models_come_out_frozen_for_analysis_trained_or_loaded(root, toy_data):
-    for stored in (store.load_or_train(TINY, root=root, dataset=toy_data) for _ in range(2)):
+    for stored in (
+        store.load_or_train(TINY, root=root, dataset=toy_data) for _ in range(2)
+    ):
         assert not stored.model.training
         assert not any(p.requires_grad for p in stored.model.parameters())
         x = toy_data.test.images[:3].clone().requires_grad_(True)
-        stored.model(x).sum().backward()  # a gradient with respect to the input still flows
+        stored.model(
+            x
+        ).sum().backward()  # a gradient with respect to the input still flows
         assert x.grad is not None and x.grad.abs().sum() > 0
 
 
@@ -91,23 +117,33 @@ def test_training_is_announced_on_stderr(root, toy_data, capsys):
 
 def test_key_covers_config_data_and_code(root, toy_data, monkeypatch):
     base = store.load_or_train(TINY, root=root, dataset=toy_data)
-    assert not store.load_or_train(TINY.with_(seed=1), root=root, dataset=toy_data).from_store
+    assert not store.load_or_train(
+        TINY.with_(seed=1), root=root, dataset=toy_data
+    ).from_store
     other_data = toy_data.__class__(**{**toy_data.__dict__, "checksum": "other"})
     changed_data = store.load_or_train(TINY, root=root, dataset=other_data)
     assert not changed_data.from_store and changed_data.path != base.path
-    monkeypatch.setattr(store, "code_fingerprint", lambda paths=None: "edited training code")
+    monkeypatch.setattr(
+        store, "code_fingerprint", lambda paths=None: "edited training code"
+    )
     assert not store.load_or_train(TINY, root=root, dataset=toy_data).from_store
     assert len([p for p in root.iterdir() if not p.name.startswith(".")]) == 4
 
 
-def test_precision_is_recorded_and_keyed_and_the_other_one_used_when_alone(root, toy_data, monkeypatch):
+def test_precision_is_recorded_and_keyed_and_the_other_one_used_when_alone(
+    root, toy_data, monkeypatch
+):
     monkeypatch.setenv(precision.PRECISION_ENV, "float32")
     full = store.load_or_train(TINY, root=root, dataset=toy_data)
     assert full.precision == "float32"
-    assert json.loads((full.path / store.TRAINING).read_text())["precision"] == "float32"
+    assert (
+        json.loads((full.path / store.TRAINING).read_text())["precision"] == "float32"
+    )
     monkeypatch.setenv(precision.PRECISION_ENV, "bfloat16")
     half = store.load_or_train(TINY, root=root, dataset=toy_data)
-    assert not half.from_store and half.path != full.path and half.precision == "bfloat16"
+    assert (
+        not half.from_store and half.path != full.path and half.precision == "bfloat16"
+    )
     # no precision asked for: this machine's copy first, else the other one
     monkeypatch.delenv(precision.PRECISION_ENV)
     monkeypatch.setattr(precision, "_machine_default", lambda device_type: "float32")
@@ -115,19 +151,29 @@ def test_precision_is_recorded_and_keyed_and_the_other_one_used_when_alone(root,
     shutil.rmtree(full.path)
     fallback = store.load_or_train(TINY, root=root, dataset=toy_data)
     assert (
-        fallback.from_store and fallback.precision == "bfloat16" and _same_weights(fallback.model, half.model)
+        fallback.from_store
+        and fallback.precision == "bfloat16"
+        and _same_weights(fallback.model, half.model)
     )
     # asked for by name, only that precision will do
     asked = store.load_or_train(TINY, root=root, dataset=toy_data, precision="float32")
-    assert not asked.from_store and asked.precision == "float32" and asked.path == full.path
+    assert (
+        not asked.from_store
+        and asked.precision == "float32"
+        and asked.path == full.path
+    )
 
 
-def test_a_sparse_coder_is_in_its_base_models_precision(root, toy_data, tiny_presets, monkeypatch):
+def test_a_sparse_coder_is_in_its_base_models_precision(
+    root, toy_data, tiny_presets, monkeypatch
+):
     monkeypatch.setattr(precision, "_machine_default", lambda device_type: "float32")
     store.load_or_train("tiny-relu", root=root, dataset=toy_data, precision="bfloat16")
     coder = store.load_or_train("tiny-transcoder", root=root, dataset=toy_data)
     assert coder.precision == "bfloat16"
-    assert len([p for p in root.iterdir() if not p.name.startswith(".")]) == 2  # no float32 MLP trained
+    assert (
+        len([p for p in root.iterdir() if not p.name.startswith(".")]) == 2
+    )  # no float32 MLP trained
 
 
 def test_a_record_without_its_precision_is_not_trusted(root, toy_data):
@@ -135,7 +181,9 @@ def test_a_record_without_its_precision_is_not_trusted(root, toy_data):
     training = json.loads((first.path / store.TRAINING).read_text())
     del training["precision"]
     (first.path / store.TRAINING).write_text(json.dumps(training))
-    with pytest.warns(store.StoreWarning, match="does not say which precision trained it"):
+    with pytest.warns(
+        store.StoreWarning, match="does not say which precision trained it"
+    ):
         assert not store.load_or_train(
             TINY, root=root, dataset=toy_data, precision=first.precision
         ).from_store
@@ -173,19 +221,34 @@ def _reworded(source: str) -> str:
 
 
 #: Each registered kind's sources, as the package has them.
-_SOURCES = {type(kinds.named(name)): type(kinds.named(name)).sources for name in kinds.names()}
+_SOURCES = {
+    type(kinds.named(name)): type(kinds.named(name)).sources for name in kinds.names()
+}
 
 
 def _keys(monkeypatch, moved: dict[str, Path]) -> dict[str, str]:
     """Every preset's key, with each kind's sources read from ``moved`` where it has them."""
     for kind, sources in _SOURCES.items():
-        monkeypatch.setattr(kind, "sources", tuple(str(moved.get(s, s)) for s in sources))
-    return {name: store.store_key(c, "data", "float32") for name, c in presets.PRESETS.items()}
+        monkeypatch.setattr(
+            kind, "sources", tuple(str(moved.get(s, s)) for s in sources)
+        )
+    return {
+        name: store.store_key(c, "data", "float32")
+        for name, c in presets.PRESETS.items()
+    }
 
 
-def test_docstring_and_comment_edits_keep_every_key_and_a_statement_changes_them(tmp_path, monkeypatch):
+def test_docstring_and_comment_edits_keep_every_key_and_a_statement_changes_them(
+    tmp_path, monkeypatch
+):
     sources = sorted({s for kind_sources in _SOURCES.values() for s in kind_sources})
-    assert {Path(s).name for s in sources} >= {"models.py", "train.py", "sparse.py", "pairs.py", "sae.py"}
+    assert {Path(s).name for s in sources} >= {
+        "models.py",
+        "train.py",
+        "sparse.py",
+        "pairs.py",
+        "sae.py",
+    }
     original = _keys(monkeypatch, {})
     edited = {}
     for i, s in enumerate(sources):
@@ -225,7 +288,9 @@ def test_model_from_other_code_is_not_trusted(root, toy_data):
     first = store.load_or_train(TINY, root=root, dataset=toy_data)
     training = json.loads((first.path / store.TRAINING).read_text())
     (first.path / store.TRAINING).write_text(json.dumps({**training, "key": "0" * 64}))
-    with pytest.warns(store.StoreWarning, match="another config, dataset or training code"):
+    with pytest.warns(
+        store.StoreWarning, match="another config, dataset or training code"
+    ):
         assert not store.load_or_train(TINY, root=root, dataset=toy_data).from_store
 
 
@@ -234,7 +299,9 @@ def test_a_config_of_another_kind_is_refused(root, toy_data):
     (first.path / store.CONFIG).write_text(json.dumps({"kind": "gpt"}))
     with pytest.raises(store.StoreError, match="unknown kind 'gpt'"):
         store.load(first.path)
-    (first.path / store.CONFIG).write_text(json.dumps(kinds.to_dict(TINY.with_(d_hidden=9))))
+    (first.path / store.CONFIG).write_text(
+        json.dumps(kinds.to_dict(TINY.with_(d_hidden=9)))
+    )
     with pytest.raises(store.StoreError, match="weights do not match the model"):
         store.load(first.path)
     (first.path / store.CONFIG).unlink()
@@ -244,13 +311,26 @@ def test_a_config_of_another_kind_is_refused(root, toy_data):
 
 def test_dataset_must_match_config(root, toy_data):
     with pytest.raises(ValueError, match="wants dataset 'fashion-mnist'"):
-        store.load_or_train(TINY.with_(dataset="fashion-mnist"), root=root, dataset=toy_data)
+        store.load_or_train(
+            TINY.with_(dataset="fashion-mnist"), root=root, dataset=toy_data
+        )
 
 
 @pytest.mark.parametrize(
-    "name", ["tiny", "tiny-relu", "tiny-deep", "tiny-transcoder", "tiny-sae", "tiny-sae-pairs", "tiny-skip"]
+    "name",
+    [
+        "tiny",
+        "tiny-relu",
+        "tiny-deep",
+        "tiny-transcoder",
+        "tiny-sae",
+        "tiny-sae-pairs",
+        "tiny-skip",
+    ],
 )
-def test_cli_train_then_load_gives_the_same_outputs(name, tmp_path, monkeypatch, toy_data, tiny_presets):
+def test_cli_train_then_load_gives_the_same_outputs(
+    name, tmp_path, monkeypatch, toy_data, tiny_presets
+):
     monkeypatch.setattr(store.data_mod, "load", lambda dataset: toy_data)
     monkeypatch.setenv(store.STORE_ENV, str(tmp_path / "store"))
     out = tmp_path / "export"
@@ -263,22 +343,34 @@ def test_cli_train_then_load_gives_the_same_outputs(name, tmp_path, monkeypatch,
     assert stored.from_store
     x = toy_data.test.images
     if hasattr(loaded.config, "sparse"):
-        x = x if loaded.config.sparse.d_in == 784 else torch.randn(16, loaded.config.sparse.d_in)
-        torch.testing.assert_close(loaded.model(x).output, stored.model(x).output, rtol=0, atol=0)
+        x = (
+            x
+            if loaded.config.sparse.d_in == 784
+            else torch.randn(16, loaded.config.sparse.d_in)
+        )
+        torch.testing.assert_close(
+            loaded.model(x).output, stored.model(x).output, rtol=0, atol=0
+        )
     else:
         torch.testing.assert_close(loaded.model(x), stored.model(x), rtol=0, atol=0)
 
 
 def test_every_preset_validates_and_has_a_key():
     for name, config in presets.PRESETS.items():
-        assert store.config_from_dict(json.loads(json.dumps(kinds.to_dict(config)))) == config, name
+        assert (
+            store.config_from_dict(json.loads(json.dumps(kinds.to_dict(config))))
+            == config
+        ), name
         keys = {store.store_key(config, "data", p) for p in ("float32", "bfloat16")}
         assert len(keys) == 2 and all(len(k) == 64 for k in keys)
 
 
 def test_cli_presets_lists_every_preset():
     out = subprocess.run(
-        [sys.executable, "-m", "wbinterp", "presets"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "wbinterp", "presets"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     for name in presets.PRESETS:
         assert name in out
@@ -294,7 +386,10 @@ def test_cli_presets_keys_name_the_folders_training_fills(
     printed = dict(line.split() for line in capsys.readouterr().out.splitlines())
     assert set(printed) == set(presets.PRESETS)
     for name in ("tiny", "tiny-transcoder"):
-        assert store.load_or_train(name, dataset=toy_data, precision="float32").path.name == printed[name]
+        assert (
+            store.load_or_train(name, dataset=toy_data, precision="float32").path.name
+            == printed[name]
+        )
 
 
 def _cli_error(argv, capsys) -> str:
@@ -314,7 +409,9 @@ def test_cli_out_is_a_file_or_cannot_be_created(tmp_path, capsys):
     file = tmp_path / "file"
     file.write_text("")
     assert "is a file" in _cli_error(["train", "book", "--out", str(file)], capsys)
-    assert "cannot be created" in _cli_error(["train", "book", "--out", str(file / "below")], capsys)
+    assert "cannot be created" in _cli_error(
+        ["train", "book", "--out", str(file / "below")], capsys
+    )
 
 
 def test_cli_data_from_an_empty_folder(tmp_path, monkeypatch, capsys):
@@ -331,21 +428,31 @@ def _source(tmp_path, monkeypatch, broken: str, content: bytes):
     source = tmp_path / "source"
     hashes = make_raw_files(source, compress=True)
     monkeypatch.setitem(
-        data.DATASET_FILES, "mnist", data.DatasetFiles("mnist", "MNIST", hashes, data.MNIST.classes)
+        data.DATASET_FILES,
+        "mnist",
+        data.DatasetFiles("mnist", "MNIST", hashes, data.MNIST.classes),
     )
     (source / f"{broken}.gz").write_bytes(content)
     return source
 
 
 @pytest.mark.parametrize("case", ["truncated", "not gzip", "wrong checksum"])
-def test_cli_data_from_a_bad_file_leaves_nothing_behind(case, tmp_path, monkeypatch, capsys):
+def test_cli_data_from_a_bad_file_leaves_nothing_behind(
+    case, tmp_path, monkeypatch, capsys
+):
     data_root = tmp_path / "data"
     monkeypatch.setenv("WBINTERP_DATA", str(data_root))
     good = gzip.compress(b"\0" * 5000)
-    content = {"truncated": good[:40], "not gzip": b"plain text, not gzip", "wrong checksum": good}[case]
+    content = {
+        "truncated": good[:40],
+        "not gzip": b"plain text, not gzip",
+        "wrong checksum": good,
+    }[case]
     source = _source(tmp_path, monkeypatch, "train-labels-idx1-ubyte", content)
     err = _cli_error(["data", "mnist", "--from", str(source)], capsys)
     assert "train-labels-idx1-ubyte" in err and "copy the original file again" in err
     raw = data_root / "MNIST" / "raw"
     assert not list(raw.glob(".*.part"))  # no stray temporary file
-    assert not (raw / "train-labels-idx1-ubyte").exists()  # nothing unverified moved into place
+    assert not (
+        raw / "train-labels-idx1-ubyte"
+    ).exists()  # nothing unverified moved into place

@@ -23,7 +23,9 @@ def test_target_forms_are_the_truth_tables(operation, truth):
     x = toy.all_binary_inputs(5)
     values = bilinear.quadratic_form(task.target_forms(), x)
     for c, (i, j) in enumerate(task.pairs):
-        torch.testing.assert_close(values[:, c], truth(x[:, i], x[:, j]), rtol=0, atol=0)
+        torch.testing.assert_close(
+            values[:, c], truth(x[:, i], x[:, j]), rtol=0, atol=0
+        )
     _, targets = task.sample(64, torch.Generator().manual_seed(0))
     assert set(targets.unique().tolist()) <= {0.0, 1.0}
 
@@ -34,8 +36,12 @@ def test_negation_outputs_count_negation_sentiment_pairs():
     x = toy.all_binary_inputs(task.n_inputs)
     values = bilinear.quadratic_form(task.target_forms(), x)
     negation = x[:, fam["negation"]].sum(1)
-    torch.testing.assert_close(values[:, 0], negation * x[:, fam["positive"]].sum(1), rtol=0, atol=0)
-    torch.testing.assert_close(values[:, 1], negation * x[:, fam["negative"]].sum(1), rtol=0, atol=0)
+    torch.testing.assert_close(
+        values[:, 0], negation * x[:, fam["positive"]].sum(1), rtol=0, atol=0
+    )
+    torch.testing.assert_close(
+        values[:, 1], negation * x[:, fam["negative"]].sum(1), rtol=0, atol=0
+    )
     assert sum(m.sum().item() for m in fam.values()) == task.n_inputs
 
 

@@ -23,11 +23,15 @@ TINY = TrainConfig(
 def test_training_is_deterministic_on_cpu(toy_data):
     a = train(TINY, toy_data, device="cpu")
     b = train(TINY, toy_data, device="cpu")
-    for (name, wa), (_, wb) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+    for (name, wa), (_, wb) in zip(
+        a.model.state_dict().items(), b.model.state_dict().items()
+    ):
         assert torch.equal(wa, wb), name
     timing = lambda h: {k: v for k, v in h.items() if k != "seconds"}
     assert timing(a.history) == timing(b.history)
-    assert len(a.history["seconds"]) == TINY.epochs and all(t > 0 for t in a.history["seconds"])
+    assert len(a.history["seconds"]) == TINY.epochs and all(
+        t > 0 for t in a.history["seconds"]
+    )
     c = train(TINY.with_(seed=1), toy_data, device="cpu")
     assert not torch.equal(a.model.w_e, c.model.w_e)
 

@@ -86,8 +86,14 @@ def test_a_coding_exercise_with_a_check_becomes_a_graded_question():
     [question] = assignments.questions(CHAPTER)
     assert question.label == "ex-small-code"
     assert question.tests == ["check.unsymmetrised(unsymmetrised)"]
-    assert "return torch.einsum" in question.solution and "def unsymmetrised" in question.starter
-    assert assignments._test(question.tests[0]) == "assert check.passes(check.unsymmetrised, unsymmetrised)"
+    assert (
+        "return torch.einsum" in question.solution
+        and "def unsymmetrised" in question.starter
+    )
+    assert (
+        assignments._test(question.tests[0])
+        == "assert check.passes(check.unsymmetrised, unsymmetrised)"
+    )
     with pytest.raises(ValueError, match="one line"):
         assignments._test("check.unsymmetrised(")
 
@@ -108,7 +114,10 @@ def _sources(path):
 
 def test_the_student_gets_the_starter_code_and_no_solution(made):
     student = "\n".join(_sources(made / "student" / "09_small.ipynb"))
-    assert "...  # torch.einsum" in student and "check.unsymmetrised(unsymmetrised)" in student
+    assert (
+        "...  # torch.einsum" in student
+        and "check.unsymmetrised(unsymmetrised)" in student
+    )
     assert "return torch.einsum" not in student and "A SECRET SKETCH" not in student
     assert "The answer in words" not in student
     assert "install" in student  # the chapters' first cell: Colab installs the package
@@ -123,7 +132,9 @@ def test_the_student_gets_the_starter_code_and_no_solution(made):
 def test_grading_a_folder_of_submissions(made, tmp_path):
     subs = tmp_path / "submissions"
     subs.mkdir()
-    (subs / "reference.ipynb").write_bytes((made / "autograder" / "09_small.ipynb").read_bytes())
+    (subs / "reference.ipynb").write_bytes(
+        (made / "autograder" / "09_small.ipynb").read_bytes()
+    )
     student = nbformat.read(made / "student" / "09_small.ipynb", as_version=4)
     nbformat.write(student, subs / "untouched.ipynb")
     code = [i for i, cell in enumerate(student.cells) if cell.cell_type == "code"]
@@ -141,19 +152,26 @@ def test_grading_a_folder_of_submissions(made, tmp_path):
 
     rows = {row["submission"]: row for row in csv.DictReader(out.open())}
     assert list(csv.reader(out.open()))[0] == assignments.FIELDS
-    assert rows["reference.ipynb"]["score"] == rows["reference.ipynb"]["max_score"] == "1.0"
+    assert (
+        rows["reference.ipynb"]["score"]
+        == rows["reference.ipynb"]["max_score"]
+        == "1.0"
+    )
     assert (
         rows["untouched.ipynb"]["question"] == "ex-small-code"
         and float(rows["untouched.ipynb"]["score"]) == 0
     )
     assert (
-        float(rows["raises.ipynb"]["score"]) == 0 and "ValueError: not done" in rows["raises.ipynb"]["note"]
+        float(rows["raises.ipynb"]["score"]) == 0
+        and "ValueError: not done" in rows["raises.ipynb"]["note"]
     )
     assert "not a Jupyter notebook" in rows["notes.txt"]["note"]
     assert rows["empty.ipynb"]["note"] == "an empty notebook"
     assert "'03_other'" in rows["other.ipynb"]["note"]
     # nothing in the folder changed but the new grades.csv
-    assert {p.name: p.read_bytes() for p in subs.iterdir() if p.name != assignments.GRADES} == before
+    assert {
+        p.name: p.read_bytes() for p in subs.iterdir() if p.name != assignments.GRADES
+    } == before
 
 
 def test_a_submission_that_runs_too_long_is_not_graded(made, tmp_path):

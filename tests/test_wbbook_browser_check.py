@@ -18,7 +18,12 @@ RESULTS = {
             "id": "color-contrast",
             "impact": "serious",
             "help": "Elements must meet minimum color contrast ratio thresholds",
-            "nodes": [{"target": ["section > p > .reference.internal > .doc"], "impact": "serious"}],
+            "nodes": [
+                {
+                    "target": ["section > p > .reference.internal > .doc"],
+                    "impact": "serious",
+                }
+            ],
         },
         {
             "id": "region",
@@ -35,7 +40,11 @@ RESULTS = {
                 {"target": ["#frame", "div.inside-a-frame"], "impact": "critical"},
             ],
         },
-        {"id": "empty-table-header", "impact": "minor", "nodes": [{"target": ["th"]}, {"target": ["th"]}]},
+        {
+            "id": "empty-table-header",
+            "impact": "minor",
+            "nodes": [{"target": ["th"]}, {"target": ["th"]}],
+        },
     ],
 }
 
@@ -59,13 +68,24 @@ def test_summary_counts_severe_and_other_violations():
 
 
 def test_a_clean_page_passes():
-    assert browser_check.axe_report({"violations": []}) == ([], "axe: 0 serious/critical, 0 moderate/minor")
-    failures, summary = browser_check.axe_report({"violations": RESULTS["violations"][1:2]})
-    assert failures == [] and summary == "axe: 0 serious/critical, 1 moderate/minor (region \u00d71)"
+    assert browser_check.axe_report({"violations": []}) == (
+        [],
+        "axe: 0 serious/critical, 0 moderate/minor",
+    )
+    failures, summary = browser_check.axe_report(
+        {"violations": RESULTS["violations"][1:2]}
+    )
+    assert (
+        failures == []
+        and summary == "axe: 0 serious/critical, 1 moderate/minor (region \u00d71)"
+    )
 
 
 def test_selector_is_short_and_joins_frames():
-    assert browser_check._selector(["#frame", "div.inside-a-frame"]) == "#frame >> div.inside-a-frame"
+    assert (
+        browser_check._selector(["#frame", "div.inside-a-frame"])
+        == "#frame >> div.inside-a-frame"
+    )
     assert browser_check._selector([["#host", "span"]]) == "#host span"  # shadow DOM
     long = browser_check._selector(["div > " * 40 + "p"])
     assert len(long) == 80 and long.endswith("\u2026")
@@ -73,8 +93,12 @@ def test_selector_is_short_and_joins_frames():
 
 def test_axe_core_comes_from_the_pinned_npm_package(tmp_path):
     root = browser_check.Path(__file__).resolve().parents[1]
-    pinned = json.loads((root / "package.json").read_text())["devDependencies"]["axe-core"]
-    locked = json.loads((root / "package-lock.json").read_text())["packages"]["node_modules/axe-core"]
+    pinned = json.loads((root / "package.json").read_text())["devDependencies"][
+        "axe-core"
+    ]
+    locked = json.loads((root / "package-lock.json").read_text())["packages"][
+        "node_modules/axe-core"
+    ]
     assert re.fullmatch(r"\d+\.\d+\.\d+", pinned) and locked["version"] == pinned
     if browser_check.AXE_FILE.is_file():  # after `npm ci`
         assert browser_check.axe_script().startswith(f"/*! axe v{pinned}")
@@ -86,5 +110,10 @@ def test_the_default_rules_run():
     # no rule is switched off, and no runOnly narrows the set: axe-core's defaults, and
     # Label in Name, which axe still counts as experimental
     options = browser_check.AXE_OPTIONS
-    assert options["rules"] == {"label-content-name-mismatch": {"enabled": True}} and "runOnly" not in options
-    assert options["preload"] == {"assets": ["media"]}  # the CSSOM only feeds an experimental rule
+    assert (
+        options["rules"] == {"label-content-name-mismatch": {"enabled": True}}
+        and "runOnly" not in options
+    )
+    assert options["preload"] == {
+        "assets": ["media"]
+    }  # the CSSOM only feeds an experimental rule

@@ -27,12 +27,18 @@ def test_fingerprint_follows_every_source_file(tmp_path):
 
 def test_execution_cache_dropped_only_when_package_changes(tmp_path):
     cache = tmp_path / "_build" / ".jupyter_cache"
-    assert build.refresh_execution_cache(cache, "aaa") is False  # first build: nothing to drop
+    assert (
+        build.refresh_execution_cache(cache, "aaa") is False
+    )  # first build: nothing to drop
     cache.mkdir(parents=True)
     (cache / "entry").write_text("executed outputs")
-    assert build.refresh_execution_cache(cache, "aaa") is False  # same package: keep outputs
+    assert (
+        build.refresh_execution_cache(cache, "aaa") is False
+    )  # same package: keep outputs
     assert (cache / "entry").exists()
-    assert build.refresh_execution_cache(cache, "bbb") is True  # package changed: re-execute
+    assert (
+        build.refresh_execution_cache(cache, "bbb") is True
+    )  # package changed: re-execute
     assert not cache.exists()
 
 
@@ -52,7 +58,11 @@ def test_stamps(tmp_path):
 def _root(tmp_path):
     (tmp_path / "_config.yml").write_text(
         yaml.safe_dump(
-            {"title": "t", "execute": {"execute_notebooks": "cache"}, "sphinx": {"config": {"numfig": True}}}
+            {
+                "title": "t",
+                "execute": {"execute_notebooks": "cache"},
+                "sphinx": {"config": {"numfig": True}},
+            }
         )
     )
     return tmp_path
@@ -62,7 +72,9 @@ def test_book_is_plain_jupyter_book(tmp_path):
     cmd = build.command(_root(tmp_path), "book", ["-W"], fresh=False)
     assert cmd[1:] == ["build", str(tmp_path), "--builder", "html", "-W"]
     assert cmd[0].endswith("jupyter-book")
-    assert build.command(tmp_path, "book", [], fresh=True)[-1] == "--all"  # package changed
+    assert (
+        build.command(tmp_path, "book", [], fresh=True)[-1] == "--all"
+    )  # package changed
 
 
 def test_student_edition_is_another_config_and_output(tmp_path):
@@ -72,11 +84,15 @@ def test_student_edition_is_another_config_and_output(tmp_path):
     assert cmd[cmd.index("--path-output") + 1] == str(out)
     config = yaml.safe_load((out / "_build" / "_config.yml").read_text())
     assert config["sphinx"]["config"] == {"numfig": True, "hide_solutions": True}
-    assert config["execute"]["cache"] == str((root / "_build" / ".jupyter_cache").resolve())
+    assert config["execute"]["cache"] == str(
+        (root / "_build" / ".jupyter_cache").resolve()
+    )
     assert cmd[cmd.index("--config") + 1] == str(out / "_build" / "_config.yml")
     pdf = build.command(root, "pdf", [], fresh=False)
     assert pdf[pdf.index("--builder") + 1] == "singlehtml"
-    pdf_config = yaml.safe_load((root / "_build" / "pdf" / "_build" / "_config.yml").read_text())
+    pdf_config = yaml.safe_load(
+        (root / "_build" / "pdf" / "_build" / "_config.yml").read_text()
+    )
     assert "hide_solutions" not in pdf_config["sphinx"]["config"]
 
 
@@ -100,9 +116,15 @@ def test_glued_values_compare_two_builds(tmp_path):
             "acc": {"output_type": "display_data", "data": {"text/plain": number}},
             "table": {
                 "output_type": "display_data",
-                "data": {"text/markdown": ["| a |\n", "| 1 |"], "text/plain": "<Markdown>"},
+                "data": {
+                    "text/markdown": ["| a |\n", "| 1 |"],
+                    "text/plain": "<Markdown>",
+                },
             },
-            "fig": {"output_type": "display_data", "data": {"image/png": "AAAA", "text/plain": "<Figure>"}},
+            "fig": {
+                "output_type": "display_data",
+                "data": {"image/png": "AAAA", "text/plain": "<Figure>"},
+            },
         }
         (folder / "book" / "01_x.glue.json").write_text(json.dumps(glue))
         return build.glued_values(folder)
@@ -112,7 +134,10 @@ def test_glued_values_compare_two_builds(tmp_path):
         write(tmp_path / "b", "0.98"),
         write(tmp_path / "c", "0.97"),
     )
-    assert first == {"book/01_x/acc": "0.98", "book/01_x/table": "| a |\n| 1 |"}  # figures left out
+    assert first == {
+        "book/01_x/acc": "0.98",
+        "book/01_x/table": "| a |\n| 1 |",
+    }  # figures left out
     assert build.glue_differences(first, same) == []
     assert build.glue_differences(first, other) == ["book/01_x/acc"]
     assert build.glue_differences(first, {}) == ["book/01_x/acc", "book/01_x/table"]
@@ -121,7 +146,12 @@ def test_glued_values_compare_two_builds(tmp_path):
 def test_a_figure_glued_without_its_picture_is_found(tmp_path):
     (tmp_path / "book").mkdir()
     glue = {
-        "drawn": {"data": {"image/png": "AAAA", "text/plain": "<Figure size 720x400 with 2 Axes>"}},
+        "drawn": {
+            "data": {
+                "image/png": "AAAA",
+                "text/plain": "<Figure size 720x400 with 2 Axes>",
+            }
+        },
         "blank": {"data": {"text/plain": ["<Figure size 720x400 ", "with 2 Axes>"]}},
         "number": {"data": {"text/plain": "0.98"}},
     }
@@ -129,9 +159,14 @@ def test_a_figure_glued_without_its_picture_is_found(tmp_path):
     assert build.figures_without_image(tmp_path) == ["book/01_x/blank"]
 
 
-@pytest.mark.skipif(not __import__("wbbook.browser").browser.chromium(), reason="needs Debian's chromium")
+@pytest.mark.skipif(
+    not __import__("wbbook.browser").browser.chromium(),
+    reason="needs Debian's chromium",
+)
 def test_print_pdf(tmp_path):
-    (tmp_path / "index.html").write_text("<html><body><h1>Book</h1><p>Text.</p></body></html>")
+    (tmp_path / "index.html").write_text(
+        "<html><body><h1>Book</h1><p>Text.</p></body></html>"
+    )
     pdf = build.print_pdf(tmp_path, tmp_path / "out" / "book.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
 
@@ -145,7 +180,11 @@ def test_figure_text_sizes_read_from_each_pages_pngs(tmp_path):
     site = tmp_path / "html"
     (site / "_images").mkdir(parents=True)
     (site / "book").mkdir()
-    for name, size in [("small.png", "7.25"), ("fine.png", "10.00"), ("plain.png", None)]:
+    for name, size in [
+        ("small.png", "7.25"),
+        ("fine.png", "10.00"),
+        ("plain.png", None),
+    ]:
         info = PngInfo()
         if size is not None:
             info.add_text(TEXT_SIZE_KEY, size)
@@ -155,7 +194,10 @@ def test_figure_text_sizes_read_from_each_pages_pngs(tmp_path):
         '<img src="../_images/plain.png"/><img src="../_images/missing.png"/>'
     )
     sizes = build.figure_text_sizes(site)
-    assert sizes == {("book/ch.html", "small.png"): 7.25, ("book/ch.html", "fine.png"): 10.0}
+    assert sizes == {
+        ("book/ch.html", "small.png"): 7.25,
+        ("book/ch.html", "fine.png"): 10.0,
+    }
 
 
 def test_long_output_lines_only_count_what_a_page_shows(tmp_path):
@@ -167,7 +209,9 @@ def test_long_output_lines_only_count_what_a_page_shows(tmp_path):
     shown.outputs = [
         nbformat.v4.new_output("stream", name="stdout", text=f"short\n{long_line}\n"),
         nbformat.v4.new_output("stream", name="stderr", text=long_line),
-        nbformat.v4.new_output("execute_result", data={"text/plain": "y" * 90}, execution_count=1),
+        nbformat.v4.new_output(
+            "execute_result", data={"text/plain": "y" * 90}, execution_count=1
+        ),
     ]
     hidden = nbformat.v4.new_code_cell("print(...)", metadata={"tags": ["remove-cell"]})
     hidden.outputs = [nbformat.v4.new_output("stream", name="stdout", text=long_line)]

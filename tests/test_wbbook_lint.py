@@ -21,7 +21,9 @@ def test_visible_code_uses_no_hidden_only_name(chapter):
 def test_at_most_thirty_percent_of_the_chapters_code_is_hidden():
     counts = [lint.code_lines(chapter) for chapter in CHAPTERS]
     hidden, total = sum(h for h, _ in counts), sum(t for _, t in counts)
-    assert hidden <= lint.MAX_HIDDEN_SHARE * total, f"{hidden} of {total} code lines hidden"
+    assert hidden <= lint.MAX_HIDDEN_SHARE * total, (
+        f"{hidden} of {total} code lines hidden"
+    )
 
 
 def test_code_lines_counts_hidden_cells_and_skips_blanks_and_comments(tmp_path):

@@ -13,6 +13,7 @@ import nbformat
 import pytest
 import yaml
 
+from wbbook import edition, notebooks
 from wbbook import site as sphinx_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,16 +92,16 @@ def _config() -> dict:
 
 
 def test_github_repo_parses_and_rejects():
-    assert sphinx_site.github_repo(REPO) == ("wbinterp", "wbinterp-book")
-    assert sphinx_site.github_repo(REPO + ".git/") == ("wbinterp", "wbinterp-book")
+    assert notebooks.github_repo(REPO) == ("wbinterp", "wbinterp-book")
+    assert notebooks.github_repo(REPO + ".git/") == ("wbinterp", "wbinterp-book")
     for bad in ["https://gitlab.com/a/b", "https://github.com/only-owner", "not a url"]:
         with pytest.raises(ValueError):
-            sphinx_site.github_repo(bad)
+            notebooks.github_repo(bad)
 
 
 def test_colab_url_points_at_the_notebooks_branch():
     assert (
-        sphinx_site.colab_url(REPO, "notebooks", "book/04_low_rank")
+        notebooks.colab_url(REPO, "notebooks", "book/04_low_rank")
         == "https://colab.research.google.com/github/wbinterp/wbinterp-book/blob/notebooks/"
         "book/04_low_rank.ipynb"
     )
@@ -108,21 +109,33 @@ def test_colab_url_points_at_the_notebooks_branch():
 
 def test_install_cell_installs_the_package_from_the_configured_repository():
     config = _config()
-    source = sphinx_site.install_cell(config["repository"]["url"], config["repository"]["branch"])
+    source = notebooks.install_cell(
+        config["repository"]["url"], config["repository"]["branch"]
+    )
     compile(source, "install-cell", "exec")
-    assert '"wbinterp @ git+https://github.com/wbinterp/wbinterp-book.git@main#subdirectory=code"' in source
+    assert (
+        '"wbinterp @ git+https://github.com/wbinterp/wbinterp-book.git@main#subdirectory=code"'
+        in source
+    )
     assert "WBINTERP_MODELS_URL" not in source
-    with_models = sphinx_site.install_cell(REPO, "main", "https://example.org/book/models/")
+    with_models = notebooks.install_cell(
+        REPO, "main", "https://example.org/book/models/"
+    )
     compile(with_models, "install-cell", "exec")
     # outside a checkout the package finds the published models at the site's address
-    assert 'os.environ.setdefault("WBINTERP_MODELS_URL", "https://example.org/book/models/")' in with_models
+    assert (
+        'os.environ.setdefault("WBINTERP_MODELS_URL", "https://example.org/book/models/")'
+        in with_models
+    )
 
 
 def _run_cell(source, monkeypatch, missing=()):
     calls = []
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name in missing else real_find_spec(name, *a)
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name in missing else real_find_spec(name, *a),
     )
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
     # the cell's own environment: what it sets stays out of the tests'
@@ -133,7 +146,9 @@ def _run_cell(source, monkeypatch, missing=()):
 
 
 def test_install_cell_in_a_checkout_installs_nothing_and_uses_its_folders(monkeypatch):
-    calls = _run_cell(sphinx_site.install_cell(REPO, "main", "https://example.org/m/"), monkeypatch)
+    calls = _run_cell(
+        notebooks.install_cell(REPO, "main", "https://example.org/m/"), monkeypatch
+    )
     assert calls == []
     assert os.environ["WBINTERP_DATA"] == str(ROOT / "data")
     assert os.environ["WBINTERP_STORE"] == str(ROOT / "_store")
@@ -141,48 +156,66 @@ def test_install_cell_in_a_checkout_installs_nothing_and_uses_its_folders(monkey
 
 
 def test_install_cell_installs_only_what_is_missing(monkeypatch):
-    calls = _run_cell(sphinx_site.install_cell(REPO, "main"), monkeypatch, missing=("myst_nb",))
-    assert len(calls) == 1 and calls[0][-1] == "myst-nb" and calls[0][1:4] == ["-m", "pip", "install"]
+    calls = _run_cell(
+        notebooks.install_cell(REPO, "main"), monkeypatch, missing=("myst_nb",)
+    )
+    assert (
+        len(calls) == 1
+        and calls[0][-1] == "myst-nb"
+        and calls[0][1:4] == ["-m", "pip", "install"]
+    )
 
 
 # --- notebooks and the student edition ---------------------------------------------------
 
 
 def test_strip_solutions_removes_gated_and_plain_solutions():
-    stripped = sphinx_site.strip_solutions(CHAPTER)
+    stripped = edition.strip_solutions(CHAPTER)
     assert "answer = 42" not in stripped and "The answer" not in stripped
     assert "Plain solution" not in stripped and "hidden" not in stripped
     assert "solution-start" not in stripped and "solution-end" not in stripped
-    assert stripped.count(sphinx_site.STUDENT_NOTE) == 2
-    assert "Compute it." in stripped and "Think." in stripped and "y = x + 1" in stripped
-    assert sphinx_site.strip_solutions("no solutions\n") == "no solutions\n"
+    assert stripped.count(edition.STUDENT_NOTE) == 2
+    assert (
+        "Compute it." in stripped and "Think." in stripped and "y = x + 1" in stripped
+    )
+    assert edition.strip_solutions("no solutions\n") == "no solutions\n"
 
 
 def test_strip_solutions_rejects_unclosed_solutions():
     with pytest.raises(ValueError, match="solution-end"):
-        sphinx_site.strip_solutions("````{solution-start} ex\n````\n\ntext\n")
+        edition.strip_solutions("````{solution-start} ex\n````\n\ntext\n")
     with pytest.raises(ValueError, match="never closed"):
-        sphinx_site.strip_solutions("```{solution} ex\ntext\n")
+        edition.strip_solutions("```{solution} ex\ntext\n")
 
 
 def test_chapter_notebook_has_install_cell_after_title_and_stable_ids():
-    nb = sphinx_site.chapter_notebook(CHAPTER, "print('install')")
-    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# A chapter")
+    nb = notebooks.chapter_notebook(CHAPTER, "print('install')")
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith(
+        "# A chapter"
+    )
     assert nb.cells[1].source == "print('install')"
     assert nb.cells[1].metadata["tags"] == ["install-wbinterp"]
     assert [c.id for c in nb.cells] == [f"cell-{i}" for i in range(len(nb.cells))]
-    assert "jupytext" not in nb.metadata and nb.metadata["kernelspec"]["name"] == "python3"
+    assert (
+        "jupytext" not in nb.metadata and nb.metadata["kernelspec"]["name"] == "python3"
+    )
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     assert code == ["print('install')", "x = 1", "answer = 42", "y = x + 1"]
     assert nb.cells[2].metadata["tags"] == ["remove-cell"]
-    assert nbformat.writes(nb) == nbformat.writes(sphinx_site.chapter_notebook(CHAPTER, "print('install')"))
+    assert nbformat.writes(nb) == nbformat.writes(
+        notebooks.chapter_notebook(CHAPTER, "print('install')")
+    )
 
 
 def test_student_notebook_has_no_solutions():
-    nb = sphinx_site.chapter_notebook(CHAPTER, "pass", student=True)
+    nb = notebooks.chapter_notebook(CHAPTER, "pass", student=True)
     text = "\n".join(c.source for c in nb.cells)
     assert "answer = 42" not in text and "Plain solution" not in text
-    assert [c.source for c in nb.cells if c.cell_type == "code"] == ["pass", "x = 1", "y = x + 1"]
+    assert [c.source for c in nb.cells if c.cell_type == "code"] == [
+        "pass",
+        "x = 1",
+        "y = x + 1",
+    ]
 
 
 def test_every_chapter_converts(tmp_path):
@@ -192,7 +225,7 @@ def test_every_chapter_converts(tmp_path):
         if p.read_text().startswith("---\njupytext:")
     }
     assert chapters
-    written = sphinx_site.write_notebooks(chapters, tmp_path, "pass", student=True)
+    written = notebooks.write_notebooks(chapters, tmp_path, "pass", student=True)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == sorted(
         f"{d}.ipynb" for d in chapters
     )
@@ -241,7 +274,12 @@ def _sphinx_build(tmp_path, edition, builder="html", chapter=CHAPTER, **override
         warning=None,
         freshenv=True,
         confoverrides={
-            "extensions": ["myst_nb", "sphinx_exercise", "sphinx_book_theme", "wbbook.site"],
+            "extensions": [
+                "myst_nb",
+                "sphinx_exercise",
+                "sphinx_book_theme",
+                "wbbook.site",
+            ],
             "nb_execution_mode": "off",
             "html_theme": "sphinx_book_theme",
             "wbbook_edition": edition,
@@ -268,10 +306,15 @@ def test_sphinx_build_writes_notebooks_and_points_colab_at_them(tmp_path):
         'href="https://colab.research.google.com/github/wbinterp/wbinterp-book/blob/notebooks/'
         'book/ch.ipynb"' in page
     )
-    assert "https://mybinder.org/v2/gh/wbinterp/wbinterp-book/main?urlpath=tree/book/ch.md" in page
+    assert (
+        "https://mybinder.org/v2/gh/wbinterp/wbinterp-book/main?urlpath=tree/book/ch.md"
+        in page
+    )
     assert 'href="../_notebooks/book/ch.ipynb"' in page
     nb = nbformat.read(html / "_notebooks" / "book" / "ch.ipynb", as_version=4)
-    assert "git+https://github.com/wbinterp/wbinterp-book.git@main" in nb.cells[1].source
+    assert (
+        "git+https://github.com/wbinterp/wbinterp-book.git@main" in nb.cells[1].source
+    )
     assert any("answer = 42" in c.source for c in nb.cells)
     assert not (html / "_notebooks" / "index.ipynb").exists()  # not a notebook page
 
@@ -284,15 +327,23 @@ def test_citations_are_list_items_and_exercise_links_keep_contrast(tmp_path):
     bibliography = page[page.index('<div role="list" class="citation-list">') :]
     bibliography = bibliography[: bibliography.index("</div>\n</div>") + 13]
     assert bibliography.count('role="listitem"') == 2 and "doc-biblioentry" not in page
-    assert re.search(r'<link rel="stylesheet" type="text/css" href="_static/wbbook\.css[?"]', page)
+    assert re.search(
+        r'<link rel="stylesheet" type="text/css" href="_static/wbbook\.css[?"]', page
+    )
     style = (html / "_static" / "wbbook.css").read_text()
-    assert 'html[data-theme="light"] div.exercise' in style and "--pst-color-link" in style
+    assert (
+        'html[data-theme="light"] div.exercise' in style and "--pst-color-link" in style
+    )
 
 
 def test_student_edition_leaves_solutions_out_of_the_site(tmp_path):
     html = _sphinx_build(tmp_path, "student")
     page = (html / "book" / "ch.html").read_text()
-    assert "Compute it." in page and "Plain solution" not in page and "answer = 42" not in page
+    assert (
+        "Compute it." in page
+        and "Plain solution" not in page
+        and "answer = 42" not in page
+    )
     assert "colab.research.google.com" not in page and "mybinder.org" not in page
     assert not (html / "_sources").exists()
     nb = nbformat.read(html / "_notebooks" / "book" / "ch.ipynb", as_version=4)
@@ -309,9 +360,13 @@ def test_the_student_check_finds_solutions_and_passes_the_student_edition(tmp_pa
 
 def test_hide_solutions_means_the_student_edition(tmp_path):
     # sphinx-exercise's own option: gated solutions must go too (its own hiding keeps them)
-    page = (_sphinx_build(tmp_path, "full", hide_solutions=True) / "book" / "ch.html").read_text()
-    assert "Compute it." in page and "The answer" not in page and "answer = 42" not in page
-    assert page.count(sphinx_site.STUDENT_NOTE.strip("*")) == 2
+    page = (
+        _sphinx_build(tmp_path, "full", hide_solutions=True) / "book" / "ch.html"
+    ).read_text()
+    assert (
+        "Compute it." in page and "The answer" not in page and "answer = 42" not in page
+    )
+    assert page.count(edition.STUDENT_NOTE.strip("*")) == 2
 
 
 #: Cells folded or hidden by tags, as the chapters use them (myst-nb's hidden-cell node).
@@ -334,11 +389,18 @@ An admonition.
 
 def test_the_one_page_book_for_the_pdf_renders_hidden_cells(tmp_path):
     # `make pdf` builds with singlehtml, for which myst-nb's hidden-cell node had no visitor
-    html = _sphinx_build(tmp_path, "full", builder="singlehtml", chapter=CHAPTER + HIDDEN_CELLS)
+    html = _sphinx_build(
+        tmp_path, "full", builder="singlehtml", chapter=CHAPTER + HIDDEN_CELLS
+    )
     page = (html / "index.html").read_text()
     assert page.count('<details class="admonition hide') == 2
     text = re.sub(r"<[^>]+>", "", page)
-    assert "z = 3" in text and "w = 4" in text and "Compute it." in text and "An admonition." in text
+    assert (
+        "z = 3" in text
+        and "w = 4" in text
+        and "Compute it." in text
+        and "An admonition." in text
+    )
 
 
 def test_unknown_edition_is_an_error(tmp_path):
@@ -348,13 +410,17 @@ def test_unknown_edition_is_an_error(tmp_path):
 
 def test_redirect_page_gets_the_favicon(tmp_path):
     index = tmp_path / "index.html"
-    index.write_text('<meta http-equiv="Refresh" content="0; url=book/00_preface.html" />\n')
+    index.write_text(
+        '<meta http-equiv="Refresh" content="0; url=book/00_preface.html" />\n'
+    )
     assert not sphinx_site.redirect_with_icon(tmp_path, None)
     assert sphinx_site.redirect_with_icon(tmp_path, "book/_static/favicon.svg")
     page = index.read_text()
     assert '<link rel="icon" href="_static/favicon.svg">' in page
     assert 'content="0; url=book/00_preface.html"' in page
-    assert not sphinx_site.redirect_with_icon(tmp_path, "book/_static/favicon.svg")  # a real page: kept
+    assert not sphinx_site.redirect_with_icon(
+        tmp_path, "book/_static/favicon.svg"
+    )  # a real page: kept
 
 
 # --- configuration: one repository, Binder, publishing --------------------------------------
@@ -362,7 +428,7 @@ def test_redirect_page_gets_the_favicon(tmp_path):
 
 def test_config_names_one_repository_and_its_pages_site():
     config = _config()
-    owner, name = sphinx_site.github_repo(config["repository"]["url"])
+    owner, name = notebooks.github_repo(config["repository"]["url"])
     assert config["repository"]["branch"] == "main"
     assert config["html"]["baseurl"] == f"https://{owner}.github.io/{name}/"
     buttons = config["launch_buttons"]
@@ -375,6 +441,7 @@ def test_config_names_one_repository_and_its_pages_site():
         ".github/workflows/pages.yml",
         "Makefile",
         "book/_ext/wbbook/site.py",
+        "book/_ext/wbbook/notebooks.py",
         "book/_ext/wbbook/build.py",
     ]:
         assert f"{owner}/{name}" not in (ROOT / path).read_text(), path
@@ -390,14 +457,19 @@ def _pins(path: Path) -> dict[str, str]:
 
 
 def test_binder_has_cpu_torch_at_the_pinned_versions_and_jupytext():
-    root, binder = _pins(ROOT / "requirements.txt"), _pins(ROOT / "binder" / "requirements.txt")
+    root, binder = (
+        _pins(ROOT / "requirements.txt"),
+        _pins(ROOT / "binder" / "requirements.txt"),
+    )
     for package in ["torch", "torchvision"]:
         assert binder[package] == root[package] + "+cpu"
     text = (ROOT / "binder" / "requirements.txt").read_text()
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in text
     for package in ["jupytext", "myst-nb", "numpy", "matplotlib", "scikit-learn"]:
         assert re.search(rf"^{package}\b", text, re.M), package
-    assert "-e" not in text.split()  # a path here would be relative to the repository root
+    assert (
+        "-e" not in text.split()
+    )  # a path here would be relative to the repository root
     post = ROOT / "binder" / "postBuild"
     assert post.stat().st_mode & 0o111
     assert "pip install --no-cache-dir --no-deps -e ./code" in post.read_text()
@@ -424,13 +496,19 @@ def test_exec_table_shows_chapter_titles_and_minutes():
         return nodes.row("", *[nodes.entry("", cell) for cell in cells])
 
     link = pending_xref("", nodes.inline(text="book/04_low_rank"), reftype="doc")
-    header = [nodes.paragraph(text=t) for t in ["Document", "Modified", "Method", "Run Time (s)", "Status"]]
+    header = [
+        nodes.paragraph(text=t)
+        for t in ["Document", "Modified", "Method", "Run Time (s)", "Status"]
+    ]
     body = [nodes.paragraph("", "", link)] + [
         nodes.paragraph(text=t) for t in ["2026", "cache", "90.0", "ok"]
     ]
     skipped = [nodes.paragraph(text=t) for t in ["book/x", "", "", "-", ""]]
     table = nodes.table(
-        "", nodes.tgroup("", nodes.thead("", row(header)), nodes.tbody("", row(body), row(skipped)))
+        "",
+        nodes.tgroup(
+            "", nodes.thead("", row(header)), nodes.tbody("", row(body), row(skipped))
+        ),
     )
     document = new_document("test", get_default_settings(Parser))
     document.settings.env = SimpleNamespace(
@@ -449,9 +527,18 @@ def test_binder_env_points_the_package_at_the_repository_and_the_sites_models():
     env = {"PATH": os.environ["PATH"]}
     script = ". binder/env && env"
     out = subprocess.run(
-        ["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        ["bash", "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    got = dict(line.split("=", 1) for line in out.stdout.splitlines() if line.startswith("WBINTERP_"))
+    got = dict(
+        line.split("=", 1)
+        for line in out.stdout.splitlines()
+        if line.startswith("WBINTERP_")
+    )
     assert got == {
         "WBINTERP_DATA": str(ROOT / "data"),
         "WBINTERP_STORE": str(ROOT / "_store"),
@@ -460,6 +547,11 @@ def test_binder_env_points_the_package_at_the_repository_and_the_sites_models():
     # a variable already set stays: an empty address turns downloads off
     env["WBINTERP_MODELS_URL"] = ""
     out = subprocess.run(
-        ["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        ["bash", "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "WBINTERP_MODELS_URL=\n" in out.stdout

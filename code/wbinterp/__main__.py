@@ -4,7 +4,8 @@
 trained into (or loaded from) with today's code and data.
 
 A user error (an unknown preset, a bad data file, an ``--out`` that cannot be written)
-ends with exit status 2 and one line on stderr that says what is wrong and how to fix it.
+ends with exit status 2 and one line on stderr that says what is wrong and how to fix
+it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def _presets(args: argparse.Namespace) -> int:
 
 def _writable_folder(out: Path) -> Path:
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; give a folder (it is created if missing)")
+        raise UsageError(
+            f"--out {out} is a file; give a folder (it is created if missing)"
+        )
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -42,7 +45,9 @@ def _writable_folder(out: Path) -> Path:
         ) from None
     reason = files.cannot_write(out)
     if reason is not None:
-        raise UsageError(f"--out {out} cannot be written ({reason}); give a folder you can write to")
+        raise UsageError(
+            f"--out {out} cannot be written ({reason}); give a folder you can write to"
+        )
     return out
 
 
@@ -53,7 +58,9 @@ def _train(args: argparse.Namespace) -> int:
             "(`python -m wbinterp presets` describes them)"
         )
     out = _writable_folder(args.out)
-    stored = store.load_or_train(args.preset, retrain=args.retrain, progress=not args.quiet)
+    stored = store.load_or_train(
+        args.preset, retrain=args.retrain, progress=not args.quiet
+    )
     history = stored.history
     if "test_accuracy" in history:
         summary = f"test accuracy {history['test_accuracy'][-1]:.4f}"
@@ -66,7 +73,11 @@ def _train(args: argparse.Namespace) -> int:
             f"--out {out} cannot be written ({err.strerror or err}); nothing was left there. "
             "Free some space or give another folder (the model is in the store, so this is quick)"
         ) from None
-    source = "loaded from the store" if stored.from_store else f"trained in {stored.seconds:.0f} s"
+    source = (
+        "loaded from the store"
+        if stored.from_store
+        else f"trained in {stored.seconds:.0f} s"
+    )
     print(f"{args.preset}: {summary} ({source})")
     for path in written:
         print(f"wrote {path}")
@@ -100,10 +111,14 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m wbinterp", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m wbinterp", description=__doc__.splitlines()[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("presets", help="list the named recipes (classifiers, transcoders, SAEs)")
+    p = sub.add_parser(
+        "presets", help="list the named recipes (classifiers, transcoders, SAEs)"
+    )
     p.add_argument(
         "--keys",
         action="store_true",
@@ -116,21 +131,33 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.set_defaults(func=_presets)
 
-    p = sub.add_parser("train", help="train a preset (or load it from the model store) and export it")
+    p = sub.add_parser(
+        "train", help="train a preset (or load it from the model store) and export it"
+    )
     p.add_argument("preset", help="a name from `python -m wbinterp presets`")
     p.add_argument(
-        "--out", required=True, type=Path, help="folder for model.safetensors, config.json and training.json"
+        "--out",
+        required=True,
+        type=Path,
+        help="folder for model.safetensors, config.json and training.json",
     )
     p.add_argument("--retrain", action="store_true", help="ignore the model store")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("data", help="download a dataset, or copy it from a local folder, and verify it")
+    p = sub.add_parser(
+        "data", help="download a dataset, or copy it from a local folder, and verify it"
+    )
     p.add_argument("dataset", choices=sorted(data.DATASET_FILES))
-    p.add_argument("--from", dest="source", help="folder holding the four original (.gz) files")
+    p.add_argument(
+        "--from", dest="source", help="folder holding the four original (.gz) files"
+    )
     p.set_defaults(func=_data)
 
-    p = sub.add_parser("publish", help="write the store's current models as a published store (for the site)")
+    p = sub.add_parser(
+        "publish",
+        help="write the store's current models as a published store (for the site)",
+    )
     p.add_argument(
         "out",
         type=Path,
@@ -138,8 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.set_defaults(func=_publish)
 
-    p = sub.add_parser("fetch", help="download every published model this code uses into the store")
-    p.add_argument("--url", help="the published store's address (default: $WBINTERP_MODELS_URL)")
+    p = sub.add_parser(
+        "fetch", help="download every published model this code uses into the store"
+    )
+    p.add_argument(
+        "--url", help="the published store's address (default: $WBINTERP_MODELS_URL)"
+    )
     p.set_defaults(func=_fetch)
 
     args = parser.parse_args(argv)

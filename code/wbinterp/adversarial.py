@@ -30,7 +30,8 @@ from .models import BilinearMLP
 
 
 def orient(spec: Spectrum, reference: torch.Tensor) -> Spectrum:
-    """``spec`` with each eigenvector of class ``c`` flipped so that ``v·reference[c] ≥ 0``.
+    """``spec`` with each eigenvector of class ``c`` flipped so that ``v·reference[c] ≥
+    0``.
 
     ``reference`` is ``(c, n)``, e.g. each class's mean embedding ``W_e x̄_c`` over its
     training images: a mask then pushes ``v·h`` the way the target's own images lie.
@@ -42,16 +43,23 @@ def orient(spec: Spectrum, reference: torch.Tensor) -> Spectrum:
 
 
 @torch.no_grad()
-def oriented_spectrum(model: BilinearMLP, images: torch.Tensor, labels: torch.Tensor) -> Spectrum:
-    """A bilinear model's hidden-space spectrum, each eigenvector of class ``c`` pointing
-    toward the mean embedding ``W_e x̄_c`` of the images of class ``c`` (the masks' sign rule)."""
+def oriented_spectrum(
+    model: BilinearMLP, images: torch.Tensor, labels: torch.Tensor
+) -> Spectrum:
+    """A bilinear model's hidden-space spectrum, each eigenvector of class ``c``
+    pointing
+    toward the mean embedding ``W_e x̄_c`` of the images of class ``c`` (the masks' sign
+    rule)."""
     spec = spectrum(model.interaction_matrices(), w_e=model.w_e)
-    means = torch.stack([model.embed(images[labels == c]).mean(0) for c in range(spec.values.shape[0])])
+    means = torch.stack(
+        [model.embed(images[labels == c]).mean(0) for c in range(spec.values.shape[0])]
+    )
     return orient(spec, means)
 
 
 def pseudoinverse_rows(spec: Spectrum, w_e: torch.Tensor, k: int = 10) -> torch.Tensor:
-    """Rows of ``V_c⁺`` for each class's top-``k`` positive eigenvectors in pixels: ``(c, k, p)``.
+    """Rows of ``V_c⁺`` for each class's top-``k`` positive eigenvectors in pixels:
+    ``(c, k, p)``.
 
     ``spec`` is the hidden-space spectrum (values sorted descending) and ``w_e``
     the ``(n, p)`` embedding; ``V_c`` has the columns ``W_eᵀ v_i``.
@@ -60,12 +68,18 @@ def pseudoinverse_rows(spec: Spectrum, w_e: torch.Tensor, k: int = 10) -> torch.
     if not 1 <= k <= spec.values.shape[-1]:
         raise ValueError(f"k must be between 1 and {spec.values.shape[-1]}, got {k}")
     if (spec.values[:, :k] <= 0).any():
-        raise ValueError(f"some class has fewer than {k} positive eigenvalues; use a smaller k")
-    decoders = (spec.vectors[:, :k] @ w_e).transpose(1, 2)  # (c, p, k): W_eᵀ v_i as columns
+        raise ValueError(
+            f"some class has fewer than {k} positive eigenvalues; use a smaller k"
+        )
+    decoders = (spec.vectors[:, :k] @ w_e).transpose(
+        1, 2
+    )  # (c, p, k): W_eᵀ v_i as columns
     return torch.linalg.pinv(decoders)  # (c, k, p)
 
 
-def paper_masks(spec: Spectrum, w_e: torch.Tensor, k: int = 10, top: int = 3) -> torch.Tensor:
+def paper_masks(
+    spec: Spectrum, w_e: torch.Tensor, k: int = 10, top: int = 3
+) -> torch.Tensor:
     """The paper's masks: row ``i`` of ``V_c⁺`` for the top ``top`` of the ``k``
     eigenvectors of each class, each at unit pixel std: ``(c, top, p)``."""
     if not 1 <= top <= k:
@@ -88,7 +102,9 @@ def scale_to_std(masks: torch.Tensor, std: float) -> torch.Tensor:
     return masks * (std / masks.std(dim=-1, keepdim=True).clamp_min(1e-12))
 
 
-def permute_pixels(masks: torch.Tensor, seed: int = 0, support: torch.Tensor | None = None) -> torch.Tensor:
+def permute_pixels(
+    masks: torch.Tensor, seed: int = 0, support: torch.Tensor | None = None
+) -> torch.Tensor:
     """The control: each mask (row) with its pixels shuffled (same values, same norm).
 
     With ``support`` (a ``(p,)`` boolean), only the pixels inside it are shuffled among
@@ -96,7 +112,11 @@ def permute_pixels(masks: torch.Tensor, seed: int = 0, support: torch.Tensor | N
     """
     check_shape("masks", masks, (None, None))
     gen = torch.Generator().manual_seed(seed)
-    where = torch.arange(masks.shape[-1]) if support is None else support.nonzero().flatten()
+    where = (
+        torch.arange(masks.shape[-1])
+        if support is None
+        else support.nonzero().flatten()
+    )
     out = masks.clone()
     for row in out:
         row[where] = row[where][torch.randperm(len(where), generator=gen)]
@@ -104,17 +124,21 @@ def permute_pixels(masks: torch.Tensor, seed: int = 0, support: torch.Tensor | N
 
 
 def rare_pixels(images: torch.Tensor, below: float = 0.01) -> torch.Tensor:
-    """``(p,)`` boolean: the pixels that are non-zero on fewer than ``below`` of ``images``
+    """``(p,)`` boolean: the pixels that are non-zero on fewer than ``below`` of
+    ``images``
     ``(N, p)`` (for MNIST, the outer edge of the image)."""
     check_shape("images", images, (None, None))
     return (images > 0).float().mean(0) < below
 
 
 def restrict(masks: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
-    """Masks ``(..., p)`` set to zero outside ``support`` (``(p,)`` boolean), each rescaled
+    """Masks ``(..., p)`` set to zero outside ``support`` (``(p,)`` boolean), each
+    rescaled
     to unit pixel std (the paper's Fig. 7B confines its masks to the image's edge)."""
     if support.shape != masks.shape[-1:] or support.dtype != torch.bool:
-        raise ValueError(f"support must be a boolean tensor of shape ({masks.shape[-1]},)")
+        raise ValueError(
+            f"support must be a boolean tensor of shape ({masks.shape[-1]},)"
+        )
     if not support.any():
         raise ValueError("support is empty: no pixel would be kept")
     kept = masks * support
@@ -122,7 +146,8 @@ def restrict(masks: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
 
 
 def _masked_logits(model: torch.nn.Module, images: torch.Tensor):
-    """A function ``(mask (p,), scales) -> [logits (N, c) of images + s·mask, for s in scales]``.
+    """A function ``(mask (p,), scales) -> [logits (N, c) of images + s·mask, for s in
+    scales]``.
 
     For a bilinear model the logits are a quadratic polynomial in ``s``: with the
     images' branches ``L = W_l W_e x (+ b_l)``, ``R`` likewise, and the mask's
@@ -150,7 +175,10 @@ def _masked_logits(model: torch.nn.Module, images: torch.Tensor):
 
 @torch.no_grad()
 def attack(
-    model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    masks: torch.Tensor,
 ) -> dict[str, float]:
     """Add each class's mask to every image of another class.
 
@@ -168,7 +196,8 @@ def _attack_at(
     masks: torch.Tensor,
     scales: list[float],
 ) -> list[dict[str, float]]:
-    """:func:`attack` with the masks multiplied by each of ``scales``, one dict per scale."""
+    """:func:`attack` with the masks multiplied by each of ``scales``, one dict per
+    scale."""
     check_shape("images", images, (None, masks.shape[-1]))
     logits_of = _masked_logits(model, images)
     accuracy, target_rate = [0.0] * len(scales), [0.0] * len(scales)
@@ -178,7 +207,8 @@ def _attack_at(
             accuracy[j] += tie_aware_hits(logits[keep], labels[keep]).mean().item()
             target_rate[j] += (logits[keep].argmax(-1) == target).float().mean().item()
     return [
-        {"accuracy": a / len(masks), "target_rate": t / len(masks)} for a, t in zip(accuracy, target_rate)
+        {"accuracy": a / len(masks), "target_rate": t / len(masks)}
+        for a, t in zip(accuracy, target_rate)
     ]
 
 
@@ -203,7 +233,9 @@ def strength_sweep(
             for j in range(masks.shape[1])
         ]
         return {
-            key: [sum(values) / len(sweeps) for values in zip(*(s[key] for s in sweeps))]
+            key: [
+                sum(values) / len(sweeps) for values in zip(*(s[key] for s in sweeps))
+            ]
             if key != "std"
             else list(stds)
             for key in sweeps[0]
@@ -218,9 +250,12 @@ def strength_sweep(
     }
     if any(std < 0 for std in stds):
         raise ValueError(f"every std must be non-negative, got {stds}")
-    # scale_to_std(m, s) = s · scale_to_std(m, 1): one pass per mask serves every strength
+    # scale_to_std(m, s) = s · scale_to_std(m, 1): one pass per mask serves every
+    # strength
     reals = _attack_at(model, images, labels, scale_to_std(masks, 1.0), list(stds))
-    controls = _attack_at(model, images, labels, scale_to_std(shuffled, 1.0), list(stds))
+    controls = _attack_at(
+        model, images, labels, scale_to_std(shuffled, 1.0), list(stds)
+    )
     for real, control in zip(reals, controls):
         out["accuracy"].append(real["accuracy"])
         out["target_rate"].append(real["target_rate"])

@@ -23,12 +23,15 @@ if TYPE_CHECKING:
 
 
 def check_shape(name: str, t: torch.Tensor, shape: tuple) -> None:
-    """Raise ``ValueError`` unless ``t`` is a floating tensor of ``shape`` (None = any)."""
+    """Raise ``ValueError`` unless ``t`` is a floating tensor of ``shape`` (None =
+    any)."""
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
     if not t.is_floating_point():
         raise ValueError(f"{name} must be a floating-point tensor, got dtype {t.dtype}")
-    if t.ndim != len(shape) or any(s is not None and s != ts for s, ts in zip(shape, t.shape)):
+    if t.ndim != len(shape) or any(
+        s is not None and s != ts for s, ts in zip(shape, t.shape)
+    ):
         want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"{name} must have shape {want}, got {tuple(t.shape)}")
 
@@ -47,9 +50,11 @@ def append_one(x: torch.Tensor) -> torch.Tensor:
 
 
 def bilinear_tensor(w_l: torch.Tensor, w_r: torch.Tensor) -> torch.Tensor:
-    """The symmetric tensor ``B_aij = ½ (W_l)_ai (W_r)_aj + ½ (W_l)_aj (W_r)_ai``, ``(d, n, n)``.
+    """The symmetric tensor ``B_aij = ½ (W_l)_ai (W_r)_aj + ½ (W_l)_aj (W_r)_ai``, ``(d,
+    n, n)``.
 
-    ``g(h)_a = Σ_ij B_aij h_i h_j``. Memory grows as ``d n²``: use it on small layers only.
+    ``g(h)_a = Σ_ij B_aij h_i h_j``. Memory grows as ``d n²``: use it on small layers
+    only.
     """
     check_shape("w_l", w_l, (None, None))
     check_shape("w_r", w_r, tuple(w_l.shape))
@@ -57,8 +62,11 @@ def bilinear_tensor(w_l: torch.Tensor, w_r: torch.Tensor) -> torch.Tensor:
     return 0.5 * (outer + outer.transpose(1, 2))
 
 
-def interaction_matrices(w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor) -> torch.Tensor:
-    """``Q_c = Σ_a (W_u)_ca B_a = sym(W_lᵀ diag(u_c) W_r)`` for every output ``c``: ``(c, n, n)``.
+def interaction_matrices(
+    w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor
+) -> torch.Tensor:
+    """``Q_c = Σ_a (W_u)_ca B_a = sym(W_lᵀ diag(u_c) W_r)`` for every output ``c``:
+    ``(c, n, n)``.
 
     The head is contracted first, so the ``(d, n, n)`` tensor is never built:
     cost ``O(c d n²)``, peak memory one ``(c, n, n)`` array (plus a ``(c, d, n)`` one).
@@ -72,7 +80,8 @@ def interaction_matrices(w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor
 
 
 def to_input_basis(q: torch.Tensor, w_e: torch.Tensor) -> torch.Tensor:
-    """``W_eᵀ Q_c W_e``: interaction matrices over the inputs (pixels), ``(c, p, p)``."""
+    """``W_eᵀ Q_c W_e``: interaction matrices over the inputs (pixels), ``(c, p,
+    p)``."""
     check_shape("q", q, (None, None, q.shape[1] if q.ndim == 3 else None))
     check_shape("w_e", w_e, (q.shape[1], None))
     return w_e.T @ q @ w_e
@@ -87,10 +96,12 @@ def input_forms(
     b_l: torch.Tensor | None = None,
     b_r: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The forms over the inputs, ``logit c = xᵀ P_c x`` with ``P_c = W_eᵀ Q_c W_e``: ``(c, p, p)``.
+    """The forms over the inputs, ``logit c = xᵀ P_c x`` with ``P_c = W_eᵀ Q_c W_e``:
+    ``(c, p, p)``.
 
     With biases ``b_l``, ``b_r`` (both or neither), over ``[x; 1]`` (bias folding),
-    ``(c, p + 1, p + 1)``: the last row and column hold the linear term and the constant.
+    ``(c, p + 1, p + 1)``: the last row and column hold the linear term and the
+    constant.
     """
     if (b_l is None) != (b_r is None):
         raise ValueError("pass both biases b_l and b_r, or neither")
@@ -103,20 +114,23 @@ def input_forms(
 
 
 def model_input_forms(model: BilinearMLP) -> torch.Tensor:
-    """:func:`input_forms` of a :class:`wbinterp.models.BilinearMLP`, biases included if it has them."""
+    """:func:`input_forms` of a :class:`wbinterp.models.BilinearMLP`, biases included if
+    it has them."""
     biases = (model.b_l, model.b_r) if model.config.bias else (None, None)
     return input_forms(model.w_e, model.w_l, model.w_r, model.w_u, *biases)
 
 
 def quadratic_form(q: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """``hᵀ Q_c h`` for every row of ``h`` ``(batch, n)`` and every ``Q_c``: ``(batch, c)``."""
+    """``hᵀ Q_c h`` for every row of ``h`` ``(batch, n)`` and every ``Q_c``: ``(batch,
+    c)``."""
     check_shape("q", q, (None, None, None))
     check_shape("h", h, (None, q.shape[1]))
     return torch.einsum("bi,cij,bj->bc", h, q, h)
 
 
 class Spectrum(NamedTuple):
-    """Eigendecompositions of ``c`` symmetric matrices, ``Q_c = Σ_i λ_ci v_ci v_ciᵀ``."""
+    """Eigendecompositions of ``c`` symmetric matrices, ``Q_c = Σ_i λ_ci v_ci
+    v_ciᵀ``."""
 
     values: torch.Tensor
     """``(c, n)`` eigenvalues, each row sorted from most positive to most negative."""
@@ -124,8 +138,11 @@ class Spectrum(NamedTuple):
     """``(c, n, n)``: ``vectors[c, i]`` is the unit eigenvector of ``values[c, i]``."""
 
 
-def canonical_signs(vectors: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
-    """Flip each vector (last axis) so the largest-magnitude entry of ``reference`` is positive.
+def canonical_signs(
+    vectors: torch.Tensor, reference: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Flip each vector (last axis) so the largest-magnitude entry of ``reference`` is
+    positive.
 
     ``reference`` defaults to ``vectors``; pass the pixel images of hidden-space
     eigenvectors to make the *displayed* largest pixel positive. ``(Σ v·h)²`` is
@@ -143,7 +160,8 @@ def canonical_signs(vectors: torch.Tensor, reference: torch.Tensor | None = None
 
 
 def spectrum(q: torch.Tensor, w_e: torch.Tensor | None = None) -> Spectrum:
-    """Eigendecomposition of each symmetric ``Q_c`` (``(c, n, n)``), sorted, signs canonical.
+    """Eigendecomposition of each symmetric ``Q_c`` (``(c, n, n)``), sorted, signs
+    canonical.
 
     With an embedding ``w_e`` (``(n, p)``), signs are chosen on the input-space
     images ``v W_e`` of the eigenvectors, the pictures a reader sees.
@@ -163,7 +181,8 @@ def reconstruct(spec: Spectrum) -> torch.Tensor:
 
 
 def top_by_magnitude(values: torch.Tensor, k: int) -> torch.Tensor:
-    """Boolean mask ``(c, n)`` of the ``k`` eigenvalues of largest ``|λ|`` in each row."""
+    """Boolean mask ``(c, n)`` of the ``k`` eigenvalues of largest ``|λ|`` in each
+    row."""
     if not 0 <= k <= values.shape[-1]:
         raise ValueError(f"k must be between 0 and {values.shape[-1]}, got {k}")
     mask = torch.zeros_like(values, dtype=torch.bool)
@@ -183,7 +202,8 @@ def truncated_logits(spec: Spectrum, h: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def by_magnitude(spec: Spectrum) -> Spectrum:
-    """``spec`` with each class's eigenpairs reordered from largest ``|λ|`` to smallest."""
+    """``spec`` with each class's eigenpairs reordered from largest ``|λ|`` to
+    smallest."""
     order = spec.values.abs().argsort(dim=-1, descending=True)  # (c, n)
     values = torch.gather(spec.values, 1, order)
     vectors = torch.gather(spec.vectors, 1, order[..., None].expand_as(spec.vectors))
@@ -192,7 +212,11 @@ def by_magnitude(spec: Spectrum) -> Spectrum:
 
 @torch.no_grad()
 def truncation_accuracy(
-    spec: Spectrum, h: torch.Tensor, labels: torch.Tensor, ks: list[int], batch_size: int = 1000
+    spec: Spectrum,
+    h: torch.Tensor,
+    labels: torch.Tensor,
+    ks: list[int],
+    batch_size: int = 1000,
 ) -> dict[int, float]:
     """Accuracy of the top-``k`` logits for every ``k`` in ``ks``, in one pass.
 
@@ -201,7 +225,9 @@ def truncation_accuracy(
     """
     check_shape("h", h, (None, spec.vectors.shape[-1]))
     if labels.shape != (h.shape[0],):
-        raise ValueError(f"labels must have shape ({h.shape[0]},), got {tuple(labels.shape)}")
+        raise ValueError(
+            f"labels must have shape ({h.shape[0]},), got {tuple(labels.shape)}"
+        )
     n = spec.values.shape[-1]
     if any(not 0 <= k <= n for k in ks):
         raise ValueError(f"every k must be between 0 and {n}, got {ks}")
@@ -220,16 +246,23 @@ def truncation_accuracy(
 
 @torch.no_grad()
 def per_image_truncation_accuracy(
-    spec: Spectrum, h: torch.Tensor, labels: torch.Tensor, ns: list[int], batch_size: int = 500
+    spec: Spectrum,
+    h: torch.Tensor,
+    labels: torch.Tensor,
+    ns: list[int],
+    batch_size: int = 500,
 ) -> dict[int, float]:
-    """Accuracy when each input keeps only its own ``n`` largest terms ``|λ_ci (v_ci·h)²|``,
+    """Accuracy when each input keeps only its own ``n`` largest terms ``|λ_ci
+    (v_ci·h)²|``,
     chosen among all ``c × n`` terms after seeing the input, for every ``n`` in ``ns``.
 
     The per-image counterpart of :func:`truncation_accuracy` (a fixed ``k`` per class):
     it counts terms as a transcoder's top-``n`` counts features, per input."""
     check_shape("h", h, (None, spec.vectors.shape[-1]))
     if labels.shape != (h.shape[0],):
-        raise ValueError(f"labels must have shape ({h.shape[0]},), got {tuple(labels.shape)}")
+        raise ValueError(
+            f"labels must have shape ({h.shape[0]},), got {tuple(labels.shape)}"
+        )
     total = spec.values.numel()
     if any(not 0 <= n <= total for n in ns):
         raise ValueError(f"every n must be between 0 and {total}, got {ns}")
@@ -248,7 +281,8 @@ def per_image_truncation_accuracy(
 
 
 def tie_aware_hits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Expected correctness ``(batch,)`` when ties for the top logit are broken at random.
+    """Expected correctness ``(batch,)`` when ties for the top logit are broken at
+    random.
 
     With all-zero logits (``k = 0``) every class ties, so accuracy is exactly chance.
     """
@@ -257,18 +291,24 @@ def tie_aware_hits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def participation_ratio(x: torch.Tensor) -> torch.Tensor:
-    """``(‖x‖₁ / ‖x‖₂)²`` along the last axis: how many entries really count (0 for x = 0).
+    """``(‖x‖₁ / ‖x‖₂)²`` along the last axis: how many entries really count (0 for x =
+    0).
 
     Applied to eigenvalues it is the effective rank; applied to an eigenvector's
     pixels, the effective number of pixels it uses (lower is sparser).
     """
     l1 = x.abs().sum(-1)
     l2 = x.square().sum(-1).sqrt()
-    return torch.where(l2 > 0, (l1 / l2.clamp_min(torch.finfo(x.dtype).tiny)) ** 2, torch.zeros_like(l1))
+    return torch.where(
+        l2 > 0,
+        (l1 / l2.clamp_min(torch.finfo(x.dtype).tiny)) ** 2,
+        torch.zeros_like(l1),
+    )
 
 
 def effective_rank(values: torch.Tensor) -> torch.Tensor:
-    """``(‖λ‖₁ / ‖λ‖₂)²`` of each spectrum (last axis): how many eigenvalues really count."""
+    """``(‖λ‖₁ / ‖λ‖₂)²`` of each spectrum (last axis): how many eigenvalues really
+    count."""
     return participation_ratio(values)
 
 
@@ -296,9 +336,11 @@ class MarginTerms(NamedTuple):
     margin: float
     """``logit_predicted − logit_true = hᵀ (Q_p − Q_t) h = Σ_i μ_i (u_i·h)²``."""
     terms: torch.Tensor
-    """``(n,)``: every term ``μ_i (u_i·h)²``, in the order of ``vectors``; they sum to ``margin``."""
+    """``(n,)``: every term ``μ_i (u_i·h)²``, in the order of ``vectors``; they sum to
+    ``margin``."""
     vectors: torch.Tensor
-    """``(n, n)``: the unit eigenvectors ``u_i`` of ``Q_p − Q_t`` as rows, ``μ_i`` descending."""
+    """``(n, n)``: the unit eigenvectors ``u_i`` of ``Q_p − Q_t`` as rows, ``μ_i``
+    descending."""
     values: torch.Tensor
     """``(n,)``: the eigenvalues ``μ_i``."""
     for_predicted: list[tuple[int, float]]
@@ -307,7 +349,9 @@ class MarginTerms(NamedTuple):
     """The largest negative terms (index, term): what argued for ``true``."""
 
 
-def explain_margin(q: torch.Tensor, h: torch.Tensor, predicted: int, true: int, top: int = 3) -> MarginTerms:
+def explain_margin(
+    q: torch.Tensor, h: torch.Tensor, predicted: int, true: int, top: int = 3
+) -> MarginTerms:
     """Decompose the margin ``logit_p − logit_t`` of one input ``h`` (``(n,)``) over the
     eigenvectors of ``Q_p − Q_t`` (``q`` is ``(c, n, n)``).
 

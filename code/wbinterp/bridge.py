@@ -32,7 +32,12 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from .bilinear import bilinear_tensor, canonical_signs, check_shape, interaction_matrices
+from .bilinear import (
+    bilinear_tensor,
+    canonical_signs,
+    check_shape,
+    interaction_matrices,
+)
 
 # --- the pseudoinverse trick -------------------------------------------------
 
@@ -69,7 +74,9 @@ def pinv_activations(
     return y @ d_pinv.T
 
 
-def feature_interactions(w_l: torch.Tensor, w_r: torch.Tensor, dictionary_pinv: torch.Tensor) -> torch.Tensor:
+def feature_interactions(
+    w_l: torch.Tensor, w_r: torch.Tensor, dictionary_pinv: torch.Tensor
+) -> torch.Tensor:
     """``Q_i = Σ_a (D⁺)_ia B_a`` for each row ``i`` of ``D⁺`` ``(F, d)``: ``(F, n, n)``.
 
     The interaction matrices of the layer in the dictionary's basis, with
@@ -90,7 +97,9 @@ def loss_recovered_vs_guessing(
     check_shape("logits", logits, (None, None))
     check_shape("approx_logits", approx_logits, tuple(logits.shape))
     if labels.shape != (logits.shape[0],):
-        raise ValueError(f"labels must have shape ({logits.shape[0]},), got {tuple(labels.shape)}")
+        raise ValueError(
+            f"labels must have shape ({logits.shape[0]},), got {tuple(labels.shape)}"
+        )
     guess = math.log(logits.shape[1])
     ce_model = F.cross_entropy(logits, labels).item()
     ce_approx = F.cross_entropy(approx_logits, labels).item()
@@ -106,7 +115,10 @@ def loss_recovered_vs_guessing(
 
 
 def tensor_gram(
-    w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor | None = None, w_e: torch.Tensor | None = None
+    w_l: torch.Tensor,
+    w_r: torch.Tensor,
+    w_u: torch.Tensor | None = None,
+    w_e: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Gram matrix of the tensor's mode-1 unfolding, without forming the unfolding.
 
@@ -122,7 +134,9 @@ def tensor_gram(
     if w_e is not None:
         check_shape("w_e", w_e, (w_l.shape[1], None))
         metric = w_e @ w_e.T  # (n, n)
-    inner = (lambda a, b: a @ b.T) if metric is None else (lambda a, b: a @ metric @ b.T)
+    inner = (
+        (lambda a, b: a @ b.T) if metric is None else (lambda a, b: a @ metric @ b.T)
+    )
     l_l, r_r, l_r = inner(w_l, w_l), inner(w_r, w_r), inner(w_l, w_r)
     gram = 0.5 * (l_l * r_r + l_r * l_r.T)
     if w_u is not None:
@@ -137,11 +151,15 @@ class TensorSVD(NamedTuple):
     values: torch.Tensor
     """``(r,)`` singular values ``σ_k``, descending."""
     left: torch.Tensor
-    """``(m, r)``: column ``k`` is the unit output direction ``u_k`` (``m`` = d, or c after a head)."""
+    """``(m, r)``: column ``k`` is the unit output direction ``u_k`` (``m`` = d, or c
+    after a head)."""
 
 
 def tensor_svd(
-    w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor | None = None, w_e: torch.Tensor | None = None
+    w_l: torch.Tensor,
+    w_r: torch.Tensor,
+    w_u: torch.Tensor | None = None,
+    w_e: torch.Tensor | None = None,
 ) -> TensorSVD:
     """Singular values and output directions of the unfolding, from :func:`tensor_gram`.
 
@@ -163,7 +181,8 @@ def svd_interactions(
     components: list[int] | range,
     w_u: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The right singular vectors ``S_k = Σ_a U_ak B_a / σ_k`` as ``(len(components), n, n)``.
+    """The right singular vectors ``S_k = Σ_a U_ak B_a / σ_k`` as ``(len(components), n,
+    n)``.
 
     Each is a symmetric interaction matrix of unit Frobenius norm (pass the same
     ``w_u`` as to :func:`tensor_svd` when the SVD was taken after a head). Map to
@@ -171,7 +190,9 @@ def svd_interactions(
     """
     components = list(components)
     if any(not 0 <= k < svd.values.shape[0] for k in components):
-        raise ValueError(f"components must lie in 0..{svd.values.shape[0] - 1}, got {components}")
+        raise ValueError(
+            f"components must lie in 0..{svd.values.shape[0] - 1}, got {components}"
+        )
     directions = svd.left[:, components].T  # (k, m)
     readout = directions if w_u is None else directions @ w_u  # (k, d)
     sigma = svd.values[components].clamp_min(torch.finfo(svd.values.dtype).tiny)
@@ -179,7 +200,8 @@ def svd_interactions(
 
 
 def bottleneck(outputs: torch.Tensor, svd: TensorSVD, k: int) -> torch.Tensor:
-    """Outputs ``(batch, m)`` projected onto the top-``k`` output directions ``U_k U_kᵀ``.
+    """Outputs ``(batch, m)`` projected onto the top-``k`` output directions ``U_k
+    U_kᵀ``.
 
     The layer restricted to ``k`` singular components: ``k = m`` (all) returns
     the outputs unchanged, ``k = 0`` returns zeros.
@@ -192,8 +214,11 @@ def bottleneck(outputs: torch.Tensor, svd: TensorSVD, k: int) -> torch.Tensor:
     return outputs @ top @ top.T
 
 
-def explicit_unfolding(w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor | None = None) -> torch.Tensor:
-    """The ``(d, n²)`` (or ``(c, n²)``) unfolding, built from the full tensor: small layers only."""
+def explicit_unfolding(
+    w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The ``(d, n²)`` (or ``(c, n²)``) unfolding, built from the full tensor: small
+    layers only."""
     tensor = bilinear_tensor(w_l, w_r)
     if w_u is not None:
         tensor = torch.einsum("ca,aij->cij", w_u, tensor)
@@ -201,7 +226,8 @@ def explicit_unfolding(w_l: torch.Tensor, w_r: torch.Tensor, w_u: torch.Tensor |
 
 
 def best_match(a: torch.Tensor, b: torch.Tensor, signed: bool = False) -> torch.Tensor:
-    """For each row of ``a`` ``(p, d)``, the largest cosine similarity to any row of ``b`` ``(q, d)``.
+    """For each row of ``a`` ``(p, d)``, the largest cosine similarity to any row of
+    ``b`` ``(q, d)``.
 
     Absolute values unless ``signed``: SVD directions have no meaningful sign.
     Returns ``(p,)``.

@@ -39,10 +39,15 @@ from .bilinear import check_shape, tie_aware_hits
 
 
 def share_on_pixels(p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``(c,)``: the share of each ``‖P_c‖_F²`` on the entries ``(i, j)`` with ``i`` or ``j``
+    """``(c,)``: the share of each ``‖P_c‖_F²`` on the entries ``(i, j)`` with ``i`` or
+    ``j``
     in ``mask``. ``p`` is ``(c, n, n)``, ``mask`` an ``(n,)`` bool tensor."""
     check_shape("p", p, (None, None, None))
-    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or mask.shape != (p.shape[1],):
+    if (
+        not isinstance(mask, torch.Tensor)
+        or mask.dtype != torch.bool
+        or mask.shape != (p.shape[1],)
+    ):
         raise ValueError(f"mask must be a bool tensor of shape ({p.shape[1]},)")
     energy = p.square()
     outside = energy[:, ~mask][:, :, ~mask].sum((1, 2))
@@ -50,10 +55,15 @@ def share_on_pixels(p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def row_share_on_pixels(w: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``(m,)``: the share of each row's squared norm on the pixels in ``mask``. ``w`` is
+    """``(m,)``: the share of each row's squared norm on the pixels in ``mask``. ``w``
+    is
     ``(m, n)`` (encoder rows, input weights), ``mask`` an ``(n,)`` bool tensor."""
     check_shape("w", w, (None, None))
-    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or mask.shape != (w.shape[1],):
+    if (
+        not isinstance(mask, torch.Tensor)
+        or mask.dtype != torch.bool
+        or mask.shape != (w.shape[1],)
+    ):
         raise ValueError(f"mask must be a bool tensor of shape ({w.shape[1]},)")
     energy = w.detach().square()
     return energy[:, mask].sum(1) / energy.sum(1)
@@ -63,7 +73,12 @@ def isotropic_share(mask: torch.Tensor, order: int = 2) -> float:
     """What :func:`share_on_pixels` (``order=2``) or :func:`row_share_on_pixels`
     (``order=1``) gives on average for i.i.d. entries, which prefer no pixel:
     ``1 − (1 − s)^order`` with ``s`` the masked fraction of pixels."""
-    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or mask.ndim != 1 or not len(mask):
+    if (
+        not isinstance(mask, torch.Tensor)
+        or mask.dtype != torch.bool
+        or mask.ndim != 1
+        or not len(mask)
+    ):
         raise ValueError("mask must be a non-empty one-dimensional bool tensor")
     if order not in (1, 2):
         raise ValueError(f"order must be 1 (rows) or 2 (matrices), got {order!r}")
@@ -87,7 +102,8 @@ def random_init(config: models.ModelConfig, seed: int) -> nn.Module:
 
 
 def mean_sd(values) -> tuple[float, float]:
-    """Mean and sample standard deviation (``n − 1``) of at least two values (one per seed)."""
+    """Mean and sample standard deviation (``n − 1``) of at least two values (one per
+    seed)."""
     values = [float(v) for v in values]
     if len(values) < 2:
         raise ValueError("a spread needs at least two values (two seeds)")
@@ -107,12 +123,16 @@ def nearest_neighbour_accuracy(z: torch.Tensor, labels: torch.Tensor) -> float:
     return (labels[similarity.argmax(1)] == labels).double().mean().item()
 
 
-def keep_top_n_units(hidden: torch.Tensor, mean: torch.Tensor, weight: torch.Tensor, n: int) -> torch.Tensor:
-    """``(batch, h)``: each row of ``hidden`` with only its ``n`` units that move the output
+def keep_top_n_units(
+    hidden: torch.Tensor, mean: torch.Tensor, weight: torch.Tensor, n: int
+) -> torch.Tensor:
+    """``(batch, h)``: each row of ``hidden`` with only its ``n`` units that move the
+    output
     most kept, and every other unit set to its ``mean`` ``(h,)`` (mean ablation).
 
     A unit's move is ``|a_i − μ_i| ‖w_i‖``, with ``w_i`` column ``i`` of the readout
-    ``weight`` ``(out, h)``: the neuron-basis counterpart of keeping a transcoder's ``n``
+    ``weight`` ``(out, h)``: the neuron-basis counterpart of keeping a transcoder's
+    ``n``
     most active features (unit-norm decoder columns)."""
     check_shape("hidden", hidden, (None, None))
     check_shape("mean", mean, (hidden.shape[1],))
@@ -128,14 +148,22 @@ def keep_top_n_units(hidden: torch.Tensor, mean: torch.Tensor, weight: torch.Ten
 
 @torch.no_grad()
 def neuron_top_n_accuracy(
-    mlp: models.ReLUMLP, images: torch.Tensor, labels: torch.Tensor, ns: list[int], rest: torch.Tensor
+    mlp: models.ReLUMLP,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    ns: list[int],
+    rest: torch.Tensor,
 ) -> dict[int, float]:
     """Accuracy of ``mlp`` when each image keeps only its ``n`` neurons that move the
     output most (:func:`keep_top_n_units`) and the others are set to ``rest`` ``(h,)``:
     their training mean (mean ablation), or zeros (switched off)."""
     hidden = mlp.hidden(images)
     return {
-        n: tie_aware_hits(mlp.head(keep_top_n_units(hidden, rest, mlp.w_out, n)), labels).mean().item()
+        n: tie_aware_hits(
+            mlp.head(keep_top_n_units(hidden, rest, mlp.w_out, n)), labels
+        )
+        .mean()
+        .item()
         for n in ns
     }
 
@@ -185,19 +213,25 @@ def chance_cosine(d: int) -> float:
     return math.exp(math.lgamma(d / 2) - math.lgamma((d + 1) / 2)) / math.sqrt(math.pi)
 
 
-def nearest_rows(queries: torch.Tensor, pool: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+def nearest_rows(
+    queries: torch.Tensor, pool: torch.Tensor, chunk: int = 4096
+) -> torch.Tensor:
     """``(F,)`` long: for each row of ``queries`` ``(F, d)``, the index of the row of
     ``pool`` ``(n, d)`` with the largest cosine (``chunk`` pool rows at a time, so the
     ``F × n`` similarities are never held at once)."""
     check_shape("queries", queries, (None, None))
     check_shape("pool", pool, (None, queries.shape[1]))
     if pool.shape[0] == 0 or chunk < 1:
-        raise ValueError(f"need a non-empty pool and chunk >= 1, got {pool.shape[0]} rows, chunk {chunk}")
+        raise ValueError(
+            f"need a non-empty pool and chunk >= 1, got {pool.shape[0]} rows, chunk {chunk}"
+        )
     unit = torch.nn.functional.normalize(queries.float(), dim=1)
     best = torch.full((queries.shape[0],), -math.inf)
     index = torch.zeros(queries.shape[0], dtype=torch.long)
     for lo in range(0, pool.shape[0], chunk):
-        sims = unit @ torch.nn.functional.normalize(pool[lo : lo + chunk].float(), dim=1).T
+        sims = (
+            unit @ torch.nn.functional.normalize(pool[lo : lo + chunk].float(), dim=1).T
+        )
         value, where = sims.max(1)
         better = value > best
         best = torch.where(better, value, best)
@@ -205,8 +239,11 @@ def nearest_rows(queries: torch.Tensor, pool: torch.Tensor, chunk: int = 4096) -
     return index
 
 
-def same_class_cosine(rows: torch.Tensor, starts: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-    """``(F,)``: for each learned row ``i`` of ``rows`` ``(F, d)``, the median cosine with
+def same_class_cosine(
+    rows: torch.Tensor, starts: torch.Tensor, classes: torch.Tensor
+) -> torch.Tensor:
+    """``(F,)``: for each learned row ``i`` of ``rows`` ``(F, d)``, the median cosine
+    with
     the starting rows ``starts`` ``(F, d)`` of the *other* features whose start has the
     same class (``classes`` ``(F,)``; the lower middle value for an even count, as
     ``torch.median``); NaN where no other feature shares it.

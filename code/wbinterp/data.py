@@ -154,7 +154,8 @@ def verify(files: DatasetFiles, root: Path) -> str:
 
 
 def _decompress(source: Path, tmp: Path, cannot_write: str, name: str) -> None:
-    """Copy ``source`` (gunzipped if it ends in ``.gz``) to ``tmp``, telling a bad source
+    """Copy ``source`` (gunzipped if it ends in ``.gz``) to ``tmp``, telling a bad
+    source
     (:class:`DataError` "not a complete gzip file") from a destination that cannot be
     written (``cannot_write``, formatted with the reason)."""
     opener = gzip.open if source.suffix == ".gz" else open
@@ -188,7 +189,8 @@ def install_from(files: DatasetFiles, source: Path, root: Path) -> None:
     """Decompress the four original ``.gz`` files (or copy plain ones) from ``source``.
 
     Each file is checked against its published SHA-256 before it is moved to where
-    torchvision looks for it, so a bad source leaves nothing behind. The source folder is
+    torchvision looks for it, so a bad source leaves nothing behind. The source folder
+    is
     only read.
     """
     source, folder = Path(source), raw_folder(files, root)
@@ -252,13 +254,18 @@ def _read_split(files: DatasetFiles, root: Path, train: bool) -> Split:
     return Split(images=images.contiguous(), labels=ds.targets.to(torch.int64))
 
 
-def load_files(files: DatasetFiles, root: Path | None = None, download_missing: bool = False) -> Dataset:
-    """Load a dataset described by ``files`` from ``root`` (default :func:`data_dir`)."""
+def load_files(
+    files: DatasetFiles, root: Path | None = None, download_missing: bool = False
+) -> Dataset:
+    """Load a dataset described by ``files`` from ``root`` (default
+    :func:`data_dir`)."""
     root = Path(root) if root is not None else data_dir()
     try:
         checksum = verify(files, root)
     except DataError:
-        if not download_missing or any((raw_folder(files, root) / f).exists() for f in files.sha256):
+        if not download_missing or any(
+            (raw_folder(files, root) / f).exists() for f in files.sha256
+        ):
             raise  # a corrupted file is never silently replaced
         download(files, root)
         checksum = verify(files, root)
@@ -272,23 +279,30 @@ def load_files(files: DatasetFiles, root: Path | None = None, download_missing: 
 
 
 def similarity_target(split: Split) -> torch.Tensor:
-    """The fixed target image of the similarity task: the first image labelled 1, ``(784,)``."""
+    """The fixed target image of the similarity task: the first image labelled 1,
+    ``(784,)``."""
     ones = (split.labels == 1).nonzero()
     if len(ones) == 0:
-        raise DataError("the similarity task needs an image labelled 1 in the training split")
+        raise DataError(
+            "the similarity task needs an image labelled 1 in the training split"
+        )
     return split.images[ones[0, 0]]
 
 
 def target_similarity(images: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """``max(cos(x, t), cos(x, 1 − t))`` for every image ``(N, 784)``: ``(N,)``."""
     cos = torch.nn.functional.cosine_similarity
-    return torch.maximum(cos(images, target[None], dim=-1), cos(images, 1 - target[None], dim=-1))
+    return torch.maximum(
+        cos(images, target[None], dim=-1), cos(images, 1 - target[None], dim=-1)
+    )
 
 
 def similarity_labels(mnist: Dataset) -> Dataset:
-    """MNIST relabelled for the ground-truth task of Pearce et al. (2025, §4.3), after Casper's
+    """MNIST relabelled for the ground-truth task of Pearce et al. (2025, §4.3), after
+    Casper's
     challenge: an image is "True" (1) when it is more similar to a fixed "1" or to its
-    complement (one minus the grayscale) than the median training image is, else "False" (0).
+    complement (one minus the grayscale) than the median training image is, else "False"
+    (0).
 
     The median threshold balances the classes; the paper does not state its threshold.
     """
@@ -296,7 +310,9 @@ def similarity_labels(mnist: Dataset) -> Dataset:
     threshold = target_similarity(mnist.train.images, target).median()
 
     def relabel(split: Split) -> Split:
-        return Split(split.images, (target_similarity(split.images, target) > threshold).long())
+        return Split(
+            split.images, (target_similarity(split.images, target) > threshold).long()
+        )
 
     return Dataset(
         name="mnist-similarity",
@@ -314,13 +330,18 @@ def _load_cached(name: str, root: str, download_missing: bool) -> Dataset:
     return load_files(DATASET_FILES[name], Path(root), download_missing)
 
 
-def load(name: str = "mnist", root: Path | None = None, download_missing: bool = True) -> Dataset:
-    """Load ``"mnist"``, ``"fashion-mnist"`` or ``"mnist-similarity"`` into memory (cached per process).
+def load(
+    name: str = "mnist", root: Path | None = None, download_missing: bool = True
+) -> Dataset:
+    """Load ``"mnist"``, ``"fashion-mnist"`` or ``"mnist-similarity"`` into memory
+    (cached per process).
 
     Missing files are downloaded through torchvision when ``download_missing``;
     a file that is present but corrupted always raises :class:`DataError`.
     """
     if name not in get_args(DatasetName):
-        raise ValueError(f"unknown dataset {name!r}; choose one of {list(get_args(DatasetName))}")
+        raise ValueError(
+            f"unknown dataset {name!r}; choose one of {list(get_args(DatasetName))}"
+        )
     root = Path(root) if root is not None else data_dir()
     return _load_cached(name, str(root.resolve()), download_missing)

@@ -50,7 +50,9 @@ def to_mnist(image: torch.Tensor) -> torch.Tensor:
     bounding box of the ink scaled to fit 20×20, placed with its centre of mass at the
     centre of 28×28. Raises ``ValueError`` on an empty image ("draw a digit")."""
     if image.ndim != 2 or min(image.shape) < 1:
-        raise ValueError(f"image must be a 2-D (height, width) tensor, got shape {tuple(image.shape)}")
+        raise ValueError(
+            f"image must be a 2-D (height, width) tensor, got shape {tuple(image.shape)}"
+        )
     image = image.detach().to(torch.float64)
     if not bool(torch.isfinite(image).all()) or image.min() < 0 or image.max() > 1:
         raise ValueError("image must hold grey levels in [0, 1] (ink 1, paper 0)")
@@ -63,8 +65,12 @@ def to_mnist(image: torch.Tensor) -> torch.Tensor:
     h_out, w_out = max(1, round_half_up(h * scale)), max(1, round_half_up(w * scale))
     small = area_weights(h, h_out) @ ink @ area_weights(w, w_out).T  # (h_out, w_out)
     mass = small.sum()
-    com_row = float((small.sum(1) * torch.arange(h_out, dtype=torch.float64)).sum() / mass)
-    com_col = float((small.sum(0) * torch.arange(w_out, dtype=torch.float64)).sum() / mass)
+    com_row = float(
+        (small.sum(1) * torch.arange(h_out, dtype=torch.float64)).sum() / mass
+    )
+    com_col = float(
+        (small.sum(0) * torch.arange(w_out, dtype=torch.float64)).sum() / mass
+    )
     top, left = round_half_up(CENTRE - com_row), round_half_up(CENTRE - com_col)
     field = torch.zeros(FIELD, FIELD, dtype=torch.float64)
     r0, r1 = max(0, top), min(FIELD, top + h_out)

@@ -28,24 +28,33 @@ def logit_effects(w_dec: torch.Tensor, w_head: torch.Tensor) -> torch.Tensor:
     return w_head @ w_dec
 
 
-def class_means(activations: torch.Tensor, labels: torch.Tensor, n_classes: int = 10) -> torch.Tensor:
+def class_means(
+    activations: torch.Tensor, labels: torch.Tensor, n_classes: int = 10
+) -> torch.Tensor:
     """Mean activation of every feature over the images of each class, ``(c, F)``."""
     check_shape("activations", activations, (labels.shape[0], None))
     sums = torch.zeros(n_classes, activations.shape[1], dtype=activations.dtype)
     sums.index_add_(0, labels, activations)
-    counts = torch.bincount(labels, minlength=n_classes).clamp_min(1).to(activations.dtype)
+    counts = (
+        torch.bincount(labels, minlength=n_classes).clamp_min(1).to(activations.dtype)
+    )
     return sums / counts[:, None]
 
 
-def class_selectivity(activations: torch.Tensor, labels: torch.Tensor, n_classes: int = 10) -> torch.Tensor:
-    """Share of each feature's mean activation that goes to its favourite class, ``(F,)``.
+def class_selectivity(
+    activations: torch.Tensor, labels: torch.Tensor, n_classes: int = 10
+) -> torch.Tensor:
+    """Share of each feature's mean activation that goes to its favourite class,
+    ``(F,)``.
 
     1 means the feature fires for one class only; ``1/c`` means evenly. Dead
     features get 0.
     """
     means = class_means(activations, labels, n_classes)
     total = means.sum(0)
-    return torch.where(total > 0, means.max(0).values / total.clamp_min(1e-12), torch.zeros_like(total))
+    return torch.where(
+        total > 0, means.max(0).values / total.clamp_min(1e-12), torch.zeros_like(total)
+    )
 
 
 def frequency(activations: torch.Tensor) -> torch.Tensor:
@@ -54,17 +63,24 @@ def frequency(activations: torch.Tensor) -> torch.Tensor:
     return (activations > 0).float().mean(0)
 
 
-def coactivation(activations: torch.Tensor, features: torch.Tensor | list[int]) -> torch.Tensor:
-    """``P(j fires | i fires)`` for the chosen features, ``(m, m)``; row ``i``, column ``j``."""
+def coactivation(
+    activations: torch.Tensor, features: torch.Tensor | list[int]
+) -> torch.Tensor:
+    """``P(j fires | i fires)`` for the chosen features, ``(m, m)``; row ``i``, column
+    ``j``."""
     fired = (activations[:, features] > 0).float()
     both = fired.T @ fired
     return both / fired.sum(0).clamp_min(1)[:, None]
 
 
 def importance(
-    activations: torch.Tensor, labels: torch.Tensor, effects: torch.Tensor, centre: bool = True
+    activations: torch.Tensor,
+    labels: torch.Tensor,
+    effects: torch.Tensor,
+    centre: bool = True,
 ) -> torch.Tensor:
-    """Mean contribution of every feature to the true class's logit, per class, ``(c, F)``.
+    """Mean contribution of every feature to the true class's logit, per class, ``(c,
+    F)``.
 
     Entry ``(c, i)`` averages ``f_i(x) · e[c, i]`` over the images of class ``c``.
     Only differences between logits decide a prediction, so by default (``centre``)
@@ -79,7 +95,8 @@ def importance(
 
 
 def keep_top_n(activations: torch.Tensor, n: int) -> torch.Tensor:
-    """Zero all but the ``n`` largest activations of each input (decoder columns have unit norm)."""
+    """Zero all but the ``n`` largest activations of each input (decoder columns have
+    unit norm)."""
     check_shape("activations", activations, (None, None))
     if n < 0:
         raise ValueError(f"n must be non-negative, got {n}")
@@ -103,13 +120,18 @@ def top_n_accuracy(
     By default the other features are set to zero, so ``n = 0`` is the decoder bias.
     With ``rest`` ``(F,)`` (the features' mean activation on the training inputs) they
     are set to it instead and the kept ones are those that move the output most,
-    ``|f_i − rest_i|``: the neurons' control (:func:`wbinterp.controls.keep_top_n_units`),
+    ``|f_i − rest_i|``: the neurons' control
+    (:func:`wbinterp.controls.keep_top_n_units`),
     so that both curves start from the mean output.
     """
     acts = transcoder(images).activations
     out = {}
     for n in ns:
-        kept = keep_top_n(acts, n) if rest is None else keep_top_n_units(acts, rest, transcoder.w_dec, n)
+        kept = (
+            keep_top_n(acts, n)
+            if rest is None
+            else keep_top_n_units(acts, rest, transcoder.w_dec, n)
+        )
         logits = mlp.head(transcoder.decode(kept))
         out[n] = tie_aware_hits(logits, labels).mean().item()
     return out
@@ -120,7 +142,8 @@ class ErrorExplanation(NamedTuple):
     """The class the spliced model chose."""
     true: int
     misleading: list[tuple[int, float]]
-    """Active features that pushed the prediction over the true class: (feature, push)."""
+    """Active features that pushed the prediction over the true class: (feature,
+    push)."""
     missing: list[tuple[int, float]]
     """Features typical of the true class that stayed silent: (feature, usual push)."""
 
@@ -146,9 +169,15 @@ def explain_error(
     push = activations * margin
     active = activations > 0
     misleading = [
-        (int(i), float(push[i])) for i in push.argsort(descending=True)[:top] if active[i] and push[i] > 0
+        (int(i), float(push[i]))
+        for i in push.argsort(descending=True)[:top]
+        if active[i] and push[i] > 0
     ]
     usual = typical[true] * -margin  # how much it would have helped
     usual = torch.where(active, torch.zeros_like(usual), usual)
-    missing = [(int(i), float(usual[i])) for i in usual.argsort(descending=True)[:top] if usual[i] > 0]
+    missing = [
+        (int(i), float(usual[i]))
+        for i in usual.argsort(descending=True)[:top]
+        if usual[i] > 0
+    ]
     return ErrorExplanation(predicted, true, misleading, missing)

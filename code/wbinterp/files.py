@@ -15,7 +15,9 @@ import tempfile
 from pathlib import Path
 
 #: Errors that mean "this place cannot be written", not "the input is bad".
-WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM})
+WRITE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+)
 
 
 def _umask() -> int:

@@ -8,9 +8,11 @@ weights guarantee"; ``tests/test_guarantees.py`` checks each one in float64.
 * :func:`reparametrise`: ``W_e → N W_e``, ``W_l → W_l N⁻¹``, ``W_r → W_r N⁻¹`` keeps
   every logit and changes every hidden-space ``Q_c`` to ``N⁻ᵀ Q_c N⁻¹``.
 * :func:`centred`: softmax ignores a form shared by all classes; only differences count.
-* :func:`truncation_bounds`, :func:`certified_agreement`, :func:`box_bound`: dropping the
+* :func:`truncation_bounds`, :func:`certified_agreement`, :func:`box_bound`: dropping
+  the
   eigenvalues after the top ``k`` moves logit ``c`` by at most ``|λ_{k+1}^{(c)}| ‖h‖²``.
-* :func:`noisy_logit_moments`: mean and variance of ``(x + ε)ᵀ P (x + ε)`` under Gaussian noise.
+* :func:`noisy_logit_moments`: mean and variance of ``(x + ε)ᵀ P (x + ε)`` under
+  Gaussian noise.
 * :func:`min_factor_penalty`, :func:`neuron_factor_norms`: what weight decay costs a
   product of factors once the factors are balanced.
 * :func:`rayleigh_quotient`: ``xᵀ Q x / ‖x‖²``, at most the top eigenvalue.
@@ -26,11 +28,16 @@ from .bilinear import Spectrum, by_magnitude, check_shape, tie_aware_hits
 from .models import BilinearMLP
 
 
-def neuron_eigenvalues(w_l: torch.Tensor, w_r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The non-zero eigenvalues of each neuron's form ``sym(l_a r_aᵀ)``: two ``(d,)`` tensors.
+def neuron_eigenvalues(
+    w_l: torch.Tensor, w_r: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The non-zero eigenvalues of each neuron's form ``sym(l_a r_aᵀ)``: two ``(d,)``
+    tensors.
 
-    ``w_l`` and ``w_r`` are ``(d, n)``; row ``a`` holds neuron ``a``'s ``l_a`` and ``r_a``.
-    Returns ``((l·r + ‖l‖‖r‖)/2, (l·r − ‖l‖‖r‖)/2)``: the first is ``≥ 0``, the second ``≤ 0``;
+    ``w_l`` and ``w_r`` are ``(d, n)``; row ``a`` holds neuron ``a``'s ``l_a`` and
+    ``r_a``.
+    Returns ``((l·r + ‖l‖‖r‖)/2, (l·r − ‖l‖‖r‖)/2)``: the first is ``≥ 0``, the second
+    ``≤ 0``;
     every other eigenvalue of the ``n × n`` form is zero.
     """
     check_shape("w_l", w_l, (None, None))
@@ -42,7 +49,8 @@ def neuron_eigenvalues(w_l: torch.Tensor, w_r: torch.Tensor) -> tuple[torch.Tens
 
 @torch.no_grad()
 def reparametrise(model: BilinearMLP, a: torch.Tensor) -> BilinearMLP:
-    """A copy of ``model`` with ``W_e → N W_e`` and ``W_l → W_l N⁻¹``, ``W_r → W_r N⁻¹``.
+    """A copy of ``model`` with ``W_e → N W_e`` and ``W_l → W_l N⁻¹``, ``W_r → W_r
+    N⁻¹``.
 
     ``a`` is an invertible ``(d, d)`` matrix. Every logit is unchanged, since
     ``W_l N⁻¹ (N W_e x) = W_l W_e x``; the hidden-space ``Q_c`` become ``N⁻ᵀ Q_c N⁻¹``.
@@ -62,7 +70,8 @@ def reparametrise(model: BilinearMLP, a: torch.Tensor) -> BilinearMLP:
 
 
 def centred(q: torch.Tensor) -> torch.Tensor:
-    """``Q_c − (1/C) Σ_c' Q_c'``: the forms with their shared part removed, ``(c, n, n)``.
+    """``Q_c − (1/C) Σ_c' Q_c'``: the forms with their shared part removed, ``(c, n,
+    n)``.
 
     Adding one form ``M`` to every ``Q_c`` adds ``hᵀMh`` to every logit and leaves
     softmax unchanged, so only these (and all differences ``Q_a − Q_b``) are fixed
@@ -73,7 +82,8 @@ def centred(q: torch.Tensor) -> torch.Tensor:
 
 
 def _next_magnitude(values: torch.Tensor, k: int) -> torch.Tensor:
-    """``|λ_{k+1}|`` of each row of ``values`` sorted by magnitude: ``(c,)``, 0 when ``k = n``."""
+    """``|λ_{k+1}|`` of each row of ``values`` sorted by magnitude: ``(c,)``, 0 when ``k
+    = n``."""
     n = values.shape[-1]
     if not 0 <= k <= n:
         raise ValueError(f"k must be between 0 and {n}, got {k}")
@@ -81,8 +91,11 @@ def _next_magnitude(values: torch.Tensor, k: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def truncation_bounds(spec: Spectrum, h: torch.Tensor, k: int, sharp: bool = False) -> torch.Tensor:
-    """A bound ``(batch, c)`` on ``|logit_c − logit_c^{(k)}|`` from ``k`` eigenvectors per class.
+def truncation_bounds(
+    spec: Spectrum, h: torch.Tensor, k: int, sharp: bool = False
+) -> torch.Tensor:
+    """A bound ``(batch, c)`` on ``|logit_c − logit_c^{(k)}|`` from ``k`` eigenvectors
+    per class.
 
     ``|λ_{k+1}^{(c)}| ‖h‖²`` (the largest dropped magnitude times the input's squared
     norm). With ``sharp=True``, ``‖h‖²`` is replaced by the part of it the kept
@@ -99,9 +112,14 @@ def truncation_bounds(spec: Spectrum, h: torch.Tensor, k: int, sharp: bool = Fal
 
 @torch.no_grad()
 def certified_agreement(
-    spec: Spectrum, h: torch.Tensor, ks: list[int], sharp: bool = False, batch_size: int = 1000
+    spec: Spectrum,
+    h: torch.Tensor,
+    ks: list[int],
+    sharp: bool = False,
+    batch_size: int = 1000,
 ) -> dict[int, tuple[float, float]]:
-    """For each ``k``: (fraction certified, fraction agreeing) of top-``k`` and full predictions.
+    """For each ``k``: (fraction certified, fraction agreeing) of top-``k`` and full
+    predictions.
 
     An input is *certified* at ``k`` when, with ``p`` the full model's prediction,
     ``logit_p − logit_c > b_p + b_c`` for every other class ``c`` (``b`` from
@@ -119,7 +137,9 @@ def certified_agreement(
     for start in range(0, h.shape[0], batch_size):
         hb = h[start : start + batch_size]
         squares = torch.einsum("cin,bn->bci", vectors, hb).square()  # (b, c, n)
-        cumulative = torch.cat([torch.zeros_like(squares[..., :1]), (squares * values).cumsum(-1)], -1)
+        cumulative = torch.cat(
+            [torch.zeros_like(squares[..., :1]), (squares * values).cumsum(-1)], -1
+        )
         kept = torch.cat([torch.zeros_like(squares[..., :1]), squares.cumsum(-1)], -1)
         full = cumulative[..., n]
         predicted = full.argmax(-1)
@@ -129,25 +149,36 @@ def certified_agreement(
             bound = _next_magnitude(values, k) * residual  # (b, c)
             margin = full.gather(-1, predicted[:, None]) - full  # (b, c), 0 at p
             slack = bound.gather(-1, predicted[:, None]) + bound
-            beaten = (margin > slack) | (torch.arange(full.shape[-1]) == predicted[:, None])
+            beaten = (margin > slack) | (
+                torch.arange(full.shape[-1]) == predicted[:, None]
+            )
             certified[k] += beaten.all(-1).sum().item()
             agreeing[k] += tie_aware_hits(cumulative[..., k], predicted).sum().item()
     return {k: (certified[k] / h.shape[0], agreeing[k] / h.shape[0]) for k in ks}
 
 
 def box_bound(spec: Spectrum, w_e: torch.Tensor, k: int) -> torch.Tensor:
-    """A data-free bound ``(c,)`` on the truncation error over every image in ``[0, 1]^p``.
+    """A data-free bound ``(c,)`` on the truncation error over every image in ``[0,
+    1]^p``.
 
     ``‖h‖ = ‖W_e x‖ ≤ ‖W_e‖₂ ‖x‖ ≤ ‖W_e‖₂ √p``, so no image moves logit ``c`` by more
-    than ``|λ_{k+1}^{(c)}| p ‖W_e‖₂²`` when the eigenvalues after the top ``k`` are dropped.
+    than ``|λ_{k+1}^{(c)}| p ‖W_e‖₂²`` when the eigenvalues after the top ``k`` are
+    dropped.
     """
     check_shape("w_e", w_e, (spec.vectors.shape[-1], None))
     values, _ = by_magnitude(spec)
-    return _next_magnitude(values, k) * w_e.shape[1] * torch.linalg.matrix_norm(w_e, ord=2) ** 2
+    return (
+        _next_magnitude(values, k)
+        * w_e.shape[1]
+        * torch.linalg.matrix_norm(w_e, ord=2) ** 2
+    )
 
 
-def noisy_logit_moments(p: torch.Tensor, x: torch.Tensor, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and variance ``(batch, c)`` of ``(x + ε)ᵀ P_c (x + ε)`` for ``ε ~ N(0, σ² I)``.
+def noisy_logit_moments(
+    p: torch.Tensor, x: torch.Tensor, sigma: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and variance ``(batch, c)`` of ``(x + ε)ᵀ P_c (x + ε)`` for ``ε ~ N(0, σ²
+    I)``.
 
     ``p`` is ``(c, m, m)`` symmetric, ``x`` is ``(batch, m)``. Mean
     ``xᵀPx + σ² tr P``; variance ``4σ² ‖Px‖² + 2σ⁴ ‖P‖_F²``.
@@ -163,14 +194,17 @@ def noisy_logit_moments(p: torch.Tensor, x: torch.Tensor, sigma: float) -> tuple
 
 
 def min_factor_penalty(norms: torch.Tensor) -> torch.Tensor:
-    """``min ½ Σ_i ‖f_i‖²`` over rescalings of ``m`` factors that keep their product: ``(…,)``.
+    """``min ½ Σ_i ‖f_i‖²`` over rescalings of ``m`` factors that keep their product:
+    ``(…,)``.
 
     ``norms`` is ``(…, m)``, the factors' norms. Rescaling ``f_i → s_i f_i`` with
     ``Π s_i = 1`` keeps the product; by the AM–GM inequality the least penalty is
     ``(m/2) (Π ‖f_i‖)^{2/m}``, reached when all the norms are equal.
     """
     if norms.ndim < 1 or norms.shape[-1] < 1:
-        raise ValueError(f"norms must have a last axis of factors, got shape {tuple(norms.shape)}")
+        raise ValueError(
+            f"norms must have a last axis of factors, got shape {tuple(norms.shape)}"
+        )
     m = norms.shape[-1]
     return m / 2 * norms.prod(-1).abs() ** (2 / m)
 
@@ -182,13 +216,17 @@ def neuron_factor_norms(model: BilinearMLP) -> torch.Tensor:
     ``W_r``. Neuron ``a`` adds the rank-one tensor ``u_a ⊗ l_a ⊗ r_a`` to the layer;
     rescaling its three factors by ``s_u s_l s_r = 1`` leaves the model unchanged.
     """
-    return torch.stack([model.w_u.norm(dim=0), model.w_l.norm(dim=1), model.w_r.norm(dim=1)], dim=-1).detach()
+    return torch.stack(
+        [model.w_u.norm(dim=0), model.w_l.norm(dim=1), model.w_r.norm(dim=1)], dim=-1
+    ).detach()
 
 
 def rayleigh_quotient(q: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``xᵀ Q_c x / ‖x‖²`` for every row of ``x`` ``(batch, m)`` and class: ``(batch, c)``.
+    """``xᵀ Q_c x / ‖x‖²`` for every row of ``x`` ``(batch, m)`` and class: ``(batch,
+    c)``.
 
-    It never exceeds the largest eigenvalue of ``Q_c`` and equals it at the top eigenvector.
+    It never exceeds the largest eigenvalue of ``Q_c`` and equals it at the top
+    eigenvector.
     """
     check_shape("q", q, (None, None, None))
     check_shape("x", x, (None, q.shape[1]))
@@ -201,20 +239,25 @@ def _sqrtm_psd(m: torch.Tensor) -> torch.Tensor:
 
 
 def basis_penalty(model: BilinearMLP) -> tuple[torch.Tensor, torch.Tensor]:
-    """The Gram matrices ``E = W_e W_eᵀ`` and ``H = W_lᵀ W_l + W_rᵀ W_r``, each ``(d, d)``.
+    """The Gram matrices ``E = W_e W_eᵀ`` and ``H = W_lᵀ W_l + W_rᵀ W_r``, each ``(d,
+    d)``.
 
-    Under ``W_e → N W_e``, ``W_{l,r} → W_{l,r} N⁻¹`` (the same function, :func:`reparametrise`)
+    Under ``W_e → N W_e``, ``W_{l,r} → W_{l,r} N⁻¹`` (the same function,
+    :func:`reparametrise`)
     the weight decay of these three matrices is ``tr(N E Nᵀ) + tr(N⁻ᵀ H N⁻¹)``."""
     w_e, w_l, w_r = model.w_e.detach(), model.w_l.detach(), model.w_r.detach()
     return w_e @ w_e.T, w_l.T @ w_l + w_r.T @ w_r
 
 
 def best_basis(model: BilinearMLP) -> torch.Tensor:
-    """The symmetric ``N`` ``(d, d)`` whose reparametrisation has the least weight decay.
+    """The symmetric ``N`` ``(d, d)`` whose reparametrisation has the least weight
+    decay.
 
     ``tr(E S) + tr(H S⁻¹)`` with ``S = NᵀN`` is least at
-    ``S = E^{-1/2} (E^{1/2} H E^{1/2})^{1/2} E^{-1/2}`` (the geometric mean of ``E⁻¹`` and
-    ``H``), where its value is ``2 tr (E^{1/2} H E^{1/2})^{1/2}``; there ``N E Nᵀ = N⁻ᵀ H N⁻¹``,
+    ``S = E^{-1/2} (E^{1/2} H E^{1/2})^{1/2} E^{-1/2}`` (the geometric mean of ``E⁻¹``
+    and
+    ``H``), where its value is ``2 tr (E^{1/2} H E^{1/2})^{1/2}``; there ``N E Nᵀ = N⁻ᵀ
+    H N⁻¹``,
     the stationarity condition. ``N = S^{1/2}``; any orthogonal ``O N`` does as well."""
     e, f = basis_penalty(model)
     e_half = _sqrtm_psd(e)
@@ -224,9 +267,12 @@ def best_basis(model: BilinearMLP) -> torch.Tensor:
 
 
 def basis_excess(model: BilinearMLP) -> float:
-    """How much more weight decay ``W_e, W_l, W_r`` pay than in the best basis for the same
-    function: ``(tr E + tr H) / (2 tr (E^{1/2} H E^{1/2})^{1/2})``, ``≥ 1``, and ``1`` exactly
-    when ``W_e W_eᵀ = W_lᵀ W_l + W_rᵀ W_r``: the basis that minimising weight decay would pick."""
+    """How much more weight decay ``W_e, W_l, W_r`` pay than in the best basis for the
+    same
+    function: ``(tr E + tr H) / (2 tr (E^{1/2} H E^{1/2})^{1/2})``, ``≥ 1``, and ``1``
+    exactly
+    when ``W_e W_eᵀ = W_lᵀ W_l + W_rᵀ W_r``: the basis that minimising weight decay
+    would pick."""
     e, f = basis_penalty(model)
     e_half = _sqrtm_psd(e)
     least = 2 * torch.linalg.eigvalsh(e_half @ f @ e_half).clamp_min(0).sqrt().sum()

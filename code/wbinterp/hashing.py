@@ -21,12 +21,14 @@ def sha256_file(path: Path) -> str:
 
 
 def sha256_bytes(blob: bytes) -> str:
-    """SHA-256 of bytes in memory (what a browser's ``crypto.subtle.digest`` computes)."""
+    """SHA-256 of bytes in memory (what a browser's ``crypto.subtle.digest``
+    computes)."""
     return hashlib.sha256(blob).hexdigest()
 
 
 def sha256_sources(paths: Iterable[Path], root: Path | None = None) -> str:
-    """SHA-256 over several files, each entered with its name (relative to ``root``) and bytes."""
+    """SHA-256 over several files, each entered with its name (relative to ``root``) and
+    bytes."""
     digest = hashlib.sha256()
     for path in paths:
         path = Path(path)
@@ -45,7 +47,9 @@ def _canonical(node) -> str:
     are empty in this code, so the text is the same on Python 3.10 to 3.13)."""
     if isinstance(node, ast.AST):
         body = getattr(node, "body", None)
-        docstring_holder = isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        docstring_holder = isinstance(
+            node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+        )
         fields = []
         for name, value in ast.iter_fields(node):
             if name == "body" and docstring_holder and body and _is_docstring(body[0]):
@@ -68,8 +72,10 @@ def _is_docstring(statement: ast.stmt) -> bool:
 
 
 def sha256_code(paths: Iterable[str | Path]) -> str:
-    """SHA-256 over what Python modules do: each file's name and syntax tree, without its
-    docstrings, comments, type annotations or layout, so editing those changes nothing (a
+    """SHA-256 over what Python modules do: each file's name and syntax tree, without
+    its
+    docstrings, comments, type annotations or layout, so editing those changes nothing
+    (a
     store key made from it keeps every trained model), while any changed statement or
     value changes it."""
     digest = hashlib.sha256()
@@ -101,7 +107,8 @@ def sha256_json(obj) -> str:
 
 
 def sha256_tree(folder: Path, pattern: str = "*.py") -> str:
-    """SHA-256 over the files under ``folder`` that match ``pattern`` (names and contents):
+    """SHA-256 over the files under ``folder`` that match ``pattern`` (names and
+    contents):
     the fingerprint of a package's source."""
     folder = Path(folder)
     return sha256_sources(sorted(folder.rglob(pattern)), root=folder)

@@ -48,14 +48,22 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(ModelKind):
-            raise ValueError(f"unknown model kind {self.kind!r}; choose one of {get_args(ModelKind)}")
+            raise ValueError(
+                f"unknown model kind {self.kind!r}; choose one of {get_args(ModelKind)}"
+            )
         for name in ("d_input", "d_hidden", "n_classes"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{name} must be a positive integer, got {getattr(self, name)!r}"
+                )
         if not (isinstance(self.n_layers, int) and self.n_layers >= 1):
-            raise ValueError(f"n_layers must be a positive integer, got {self.n_layers!r}")
+            raise ValueError(
+                f"n_layers must be a positive integer, got {self.n_layers!r}"
+            )
         if self.kind != "deep" and (self.n_layers != 1 or self.residual):
-            raise ValueError(f"a {self.kind!r} model has one layer and no residual; use kind='deep'")
+            raise ValueError(
+                f"a {self.kind!r} model has one layer and no residual; use kind='deep'"
+            )
         if self.kind == "deep" and self.bias:
             raise ValueError("a 'deep' model has no biases; set bias=False")
 
@@ -64,7 +72,8 @@ class ModelConfig:
 
 
 def _init_linear(out_features: int, in_features: int) -> nn.Parameter:
-    # PyTorch's nn.Linear default (Kaiming-uniform with a=sqrt(5)): U(-1/sqrt(in), 1/sqrt(in)).
+    # PyTorch's nn.Linear default (Kaiming-uniform with a=sqrt(5)): U(-1/sqrt(in),
+    # 1/sqrt(in)).
     bound = in_features**-0.5
     return nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
 
@@ -102,8 +111,10 @@ class BilinearMLP(nn.Module):
         return self.bilinear(self.embed(x)) @ self.w_u.T
 
     def interaction_matrices(self) -> torch.Tensor:
-        """``(10, d, d)``: the symmetric ``Q_c`` with logit ``c = hᵀ Q_c h`` (no biases), from
-        :func:`wbinterp.bilinear.interaction_matrices` of ``w_l``, ``w_r`` and ``w_u``."""
+        """``(10, d, d)``: the symmetric ``Q_c`` with logit ``c = hᵀ Q_c h`` (no
+        biases), from
+        :func:`wbinterp.bilinear.interaction_matrices` of ``w_l``, ``w_r`` and
+        ``w_u``."""
         return interaction_matrices(self.w_l, self.w_r, self.w_u)
 
 
@@ -122,14 +133,16 @@ class ReLUMLP(nn.Module):
             self.b_out = nn.Parameter(torch.zeros(config.n_classes))
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
-        """``(batch, 784) -> (batch, h)``: the post-ReLU activations a transcoder predicts."""
+        """``(batch, 784) -> (batch, h)``: the post-ReLU activations a transcoder
+        predicts."""
         pre = x @ self.w_in.T
         if self.config.bias:
             pre = pre + self.b_in
         return torch.relu(pre)
 
     def head(self, hidden: torch.Tensor) -> torch.Tensor:
-        """``(batch, h) -> (batch, 10)``: the readout, used to splice in a transcoder."""
+        """``(batch, h) -> (batch, 10)``: the readout, used to splice in a
+        transcoder."""
         logits = hidden @ self.w_out.T
         if self.config.bias:
             logits = logits + self.b_out
@@ -140,18 +153,26 @@ class ReLUMLP(nn.Module):
 
 
 class DeepBilinearMLP(nn.Module):
-    """``h⁰ = W_e x``, then for each layer ``k``: ``hᵏ = g_k(hᵏ⁻¹)``, or ``hᵏ⁻¹ + g_k(hᵏ⁻¹)``
-    with a residual stream, where ``g_k(h) = (W_l[k] h) ⊙ (W_r[k] h)``; ``logits = W_u hᴸ``."""
+    """``h⁰ = W_e x``, then for each layer ``k``: ``hᵏ = g_k(hᵏ⁻¹)``, or ``hᵏ⁻¹ +
+    g_k(hᵏ⁻¹)``
+    with a residual stream, where ``g_k(h) = (W_l[k] h) ⊙ (W_r[k] h)``; ``logits = W_u
+    hᴸ``."""
 
-    def __init__(self, config: ModelConfig = ModelConfig(kind="deep", n_layers=2)) -> None:
+    def __init__(
+        self, config: ModelConfig = ModelConfig(kind="deep", n_layers=2)
+    ) -> None:
         super().__init__()
         if config.kind != "deep":
             raise ValueError(f"DeepBilinearMLP needs kind='deep', got {config.kind!r}")
         self.config = config
         d, n_layers = config.d_hidden, config.n_layers
         self.w_e = _init_linear(d, config.d_input)
-        self.w_l = nn.Parameter(torch.stack([_init_linear(d, d).data for _ in range(n_layers)]))
-        self.w_r = nn.Parameter(torch.stack([_init_linear(d, d).data for _ in range(n_layers)]))
+        self.w_l = nn.Parameter(
+            torch.stack([_init_linear(d, d).data for _ in range(n_layers)])
+        )
+        self.w_r = nn.Parameter(
+            torch.stack([_init_linear(d, d).data for _ in range(n_layers)])
+        )
         self.w_u = _init_linear(config.n_classes, d)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
@@ -159,7 +180,8 @@ class DeepBilinearMLP(nn.Module):
         return x @ self.w_e.T
 
     def bilinear(self, layer: int, h: torch.Tensor) -> torch.Tensor:
-        """``(batch, d) -> (batch, d)``: ``g_k(h) = (W_l[k] h) ⊙ (W_r[k] h)`` for ``k = layer``."""
+        """``(batch, d) -> (batch, d)``: ``g_k(h) = (W_l[k] h) ⊙ (W_r[k] h)`` for ``k =
+        layer``."""
         return (h @ self.w_l[layer].T) * (h @ self.w_r[layer].T)
 
     def streams(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -176,15 +198,21 @@ class DeepBilinearMLP(nn.Module):
 
 
 def new_model(config: ModelConfig) -> nn.Module:
-    """A freshly initialised classifier for ``config`` (seed torch first for reproducibility)."""
-    return {"bilinear": BilinearMLP, "relu": ReLUMLP, "deep": DeepBilinearMLP}[config.kind](config)
+    """A freshly initialised classifier for ``config`` (seed torch first for
+    reproducibility)."""
+    return {"bilinear": BilinearMLP, "relu": ReLUMLP, "deep": DeepBilinearMLP}[
+        config.kind
+    ](config)
 
 
 def load_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
-    """Put ``state`` into ``model`` after checking its names and shapes; returns ``model``."""
+    """Put ``state`` into ``model`` after checking its names and shapes; returns
+    ``model``."""
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in state.items()}
     if expected != got:
-        raise ValueError(f"weights do not match the model: expected {expected}, got {got}")
+        raise ValueError(
+            f"weights do not match the model: expected {expected}, got {got}"
+        )
     model.load_state_dict(state)
     return model

@@ -2,7 +2,8 @@
 
 The page layer puts what a chapter computed on its page, one line each: a value or a
 figure (:func:`glue_all`), a table (:func:`glue_table`), and a sentence's guard
-(:func:`claim`), which stops the build when the numbers no longer say what the text does.
+(:func:`claim`), which stops the build when the numbers no longer say what the text
+does.
 """
 
 from __future__ import annotations
@@ -94,10 +95,13 @@ class ClaimError(AssertionError):
 
 
 def claim(holds: bool, says: str) -> None:
-    """Stop with :class:`ClaimError` unless ``holds``: the guard of the sentence ``says``.
+    """Stop with :class:`ClaimError` unless ``holds``: the guard of the sentence
+    ``says``.
 
     ``holds`` compares the number with its control (not only its sign); when it fails,
     the sentence must change, not the guard.
     """
     if not bool(holds):
-        raise ClaimError(f"the text says {says}, but this build's numbers do not: rewrite the sentence")
+        raise ClaimError(
+            f"the text says {says}, but this build's numbers do not: rewrite the sentence"
+        )

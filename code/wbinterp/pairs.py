@@ -1,12 +1,15 @@
-"""Input pairs: every output a bilinear layer can produce, sampled from its weights alone.
+"""Input pairs: every output a bilinear layer can produce, sampled from its weights
+alone.
 
 For input features ``v_i`` (columns of ``V``, e.g. the pixels' columns of ``W_e``), the
-layer ``g(h) = (W_l h) ⊙ (W_r h)`` expands as ``g(Σ_i a_i v_i) = Σ_ij a_i a_j g_ij`` with
+layer ``g(h) = (W_l h) ⊙ (W_r h)`` expands as ``g(Σ_i a_i v_i) = Σ_ij a_i a_j g_ij``
+with
 
     g_ij = ½ [(W_l v_i) ⊙ (W_r v_j) + (W_l v_j) ⊙ (W_r v_i)],
 
 so the ``g_ij`` span everything the layer can output. No image is needed to sample them:
-the model store trains an SAE on them (preset ``sae-pairs``, chapter "Features from the weights alone").
+the model store trains an SAE on them (preset ``sae-pairs``, chapter "Features from the
+weights alone").
 """
 
 from __future__ import annotations
@@ -17,9 +20,14 @@ from .bilinear import check_shape
 
 
 def pair_outputs(
-    w_l: torch.Tensor, w_r: torch.Tensor, inputs: torch.Tensor, i: torch.Tensor, j: torch.Tensor
+    w_l: torch.Tensor,
+    w_r: torch.Tensor,
+    inputs: torch.Tensor,
+    i: torch.Tensor,
+    j: torch.Tensor,
 ) -> torch.Tensor:
-    """``g_ij = ½ [(W_l v_i) ⊙ (W_r v_j) + (W_l v_j) ⊙ (W_r v_i)]`` for index pairs: ``(len(i), d)``.
+    """``g_ij = ½ [(W_l v_i) ⊙ (W_r v_j) + (W_l v_j) ⊙ (W_r v_i)]`` for index pairs:
+    ``(len(i), d)``.
 
     ``inputs`` ``(n, m)`` holds the input features ``v`` as columns (the columns
     of ``W_e`` for pixels). Then ``g(Σ_i a_i v_i) = Σ_ij a_i a_j g_ij``.
@@ -38,23 +46,33 @@ def pair_outputs(
 def sample_pairs(
     weights: torch.Tensor, n_pairs: int, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Draw ``n_pairs`` index pairs ``(i, j)``, each index independently ∝ ``weights`` ``(m,)``.
+    """Draw ``n_pairs`` index pairs ``(i, j)``, each index independently ∝ ``weights``
+    ``(m,)``.
 
     ``weights`` would be, e.g., the norms of the input features, so that inputs
     the layer ignores are rarely drawn. The full ``m²`` set is never built.
     """
     if weights.ndim != 1 or (weights < 0).any() or not weights.sum() > 0:
-        raise ValueError("weights must be a 1-D tensor of non-negative numbers with a positive sum")
+        raise ValueError(
+            "weights must be a 1-D tensor of non-negative numbers with a positive sum"
+        )
     if n_pairs < 1:
         raise ValueError(f"n_pairs must be positive, got {n_pairs}")
-    draws = torch.multinomial(weights.double(), 2 * n_pairs, replacement=True, generator=generator)
+    draws = torch.multinomial(
+        weights.double(), 2 * n_pairs, replacement=True, generator=generator
+    )
     return draws[:n_pairs], draws[n_pairs:]
 
 
 def pair_dataset(
-    w_l: torch.Tensor, w_r: torch.Tensor, inputs: torch.Tensor, n_pairs: int, seed: int = 0
+    w_l: torch.Tensor,
+    w_r: torch.Tensor,
+    inputs: torch.Tensor,
+    n_pairs: int,
+    seed: int = 0,
 ) -> torch.Tensor:
-    """``n_pairs`` unit vectors ``g_ij / ‖g_ij‖`` ``(n_pairs, d)``, from the weights alone.
+    """``n_pairs`` unit vectors ``g_ij / ‖g_ij‖`` ``(n_pairs, d)``, from the weights
+    alone.
 
     Each index is drawn ∝ ``‖v_i‖²`` (the squared norm of column ``i`` of
     ``inputs``): an input the layer has shrunk to nothing is rarely drawn. The

@@ -29,9 +29,12 @@ BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
 def check(precision: object) -> Precision:
-    """``precision`` if it is one this package trains in, else one clear ``ValueError``."""
+    """``precision`` if it is one this package trains in, else one clear
+    ``ValueError``."""
     if precision not in get_args(Precision):
-        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(get_args(Precision))}")
+        raise ValueError(
+            f"unknown precision {precision!r}; choose one of {', '.join(get_args(Precision))}"
+        )
     return cast(Precision, precision)
 
 
@@ -58,7 +61,8 @@ def _machine_default(device_type: str) -> Precision:
 
 
 def forced() -> Precision | None:
-    """The precision ``$WBINTERP_PRECISION`` forces, or ``None`` when it is unset or empty."""
+    """The precision ``$WBINTERP_PRECISION`` forces, or ``None`` when it is unset or
+    empty."""
     value = os.environ.get(PRECISION_ENV, "").strip()
     if not value:
         return None
@@ -80,8 +84,11 @@ def other(precision: Precision) -> Precision:
     return "float32" if check(precision) == "bfloat16" else "bfloat16"
 
 
-def autocast(precision: Precision, device: torch.device | str = "cpu") -> contextlib.AbstractContextManager:
-    """The context a training step runs in: bfloat16 autocast, or nothing for float32."""
+def autocast(
+    precision: Precision, device: torch.device | str = "cpu"
+) -> contextlib.AbstractContextManager:
+    """The context a training step runs in: bfloat16 autocast, or nothing for
+    float32."""
     if check(precision) == "float32":
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)

@@ -1,4 +1,5 @@
-"""The named recipes: classifiers, transcoders and SAEs (each of a kind in :mod:`wbinterp.kinds`).
+"""The named recipes: classifiers, transcoders and SAEs (each of a kind in
+:mod:`wbinterp.kinds`).
 
 ``python -m wbinterp presets`` lists them, ``python -m wbinterp train NAME`` trains one,
 and :func:`wbinterp.store.load_or_train` accepts a name wherever it accepts a config.
@@ -36,9 +37,21 @@ _DEEP = TrainConfig(
 _BOOK = TrainConfig(batch_size=256, input_noise=0.2)
 # The ordinary ReLU MLP 784 -> 512 -> 10 that the transcoder chapters interpret.
 _RELU = TrainConfig(
-    model=ModelConfig(kind="relu"), epochs=15, batch_size=512, lr=2e-3, weight_decay=0.1, input_noise=0.0
+    model=ModelConfig(kind="relu"),
+    epochs=15,
+    batch_size=512,
+    lr=2e-3,
+    weight_decay=0.1,
+    input_noise=0.0,
 )
-_SAE = SparseConfig(d_in=512, d_out=512, n_features=2048, activation="topk", epochs=2, centre_inputs=True)
+_SAE = SparseConfig(
+    d_in=512,
+    d_out=512,
+    n_features=2048,
+    activation="topk",
+    epochs=2,
+    centre_inputs=True,
+)
 
 #: Every named recipe. ``book`` is the main bilinear model used throughout.
 PRESETS: dict[str, Config] = {
@@ -51,24 +64,33 @@ PRESETS: dict[str, Config] = {
     # The same MLP at its random initialisation, never trained: what a transcoder finds
     # in an MLP that has learned nothing (the control of chapter "Reading features").
     "relu-init": _RELU.with_(epochs=0),
-    # The ground-truth task of chapter "Ground truth" (data.similarity_labels): two classes,
+    # The ground-truth task of chapter "Ground truth" (data.similarity_labels): two
+    # classes,
     # with and without biases, a narrow layer and a short run.
     "similarity": _SIMILARITY,
     "similarity-nobias": _SIMILARITY.with_(bias=False),
     # Two bilinear layers of width 300 (chapter "Deeper models"): the official two-layer
-    # notebook's width, weight decay 0.5 and input noise 0.33, with 10 epochs; without and
+    # notebook's width, weight decay 0.5 and input noise 0.33, with 10 epochs; without
+    # and
     # with a residual stream.
     "deep": _DEEP,
     "deep-residual": _DEEP.with_(residual=True),
     # Transcoders of the ReLU MLP, 2048 features each, ten epochs: TopK with k = 32, and
     # L1 at matched sparsity: after ten epochs α = 7e-3 fires 33.3 features per test
     # image, within 10 % of k (α = 5e-3 fires 38.0).
-    "transcoder-topk": TranscoderConfig(_RELU, SparseConfig(activation="topk", k=32, epochs=10)),
-    "transcoder-l1": TranscoderConfig(_RELU, SparseConfig(activation="relu", l1_coefficient=7e-3, epochs=10)),
-    # A skip transcoder (Paulo et al. 2025) of the same MLP with TopK's settings, for the
+    "transcoder-topk": TranscoderConfig(
+        _RELU, SparseConfig(activation="topk", k=32, epochs=10)
+    ),
+    "transcoder-l1": TranscoderConfig(
+        _RELU, SparseConfig(activation="relu", l1_coefficient=7e-3, epochs=10)
+    ),
+    # A skip transcoder (Paulo et al. 2025) of the same MLP with TopK's settings, for
+    # the
     # comparison of sparse coders (`python -m wbinterp train transcoder-skip`; no
     # chapter trains it yet).
-    "transcoder-skip": SkipTranscoderConfig(_RELU, SparseConfig(activation="topk", k=32, epochs=10)),
+    "transcoder-skip": SkipTranscoderConfig(
+        _RELU, SparseConfig(activation="topk", k=32, epochs=10)
+    ),
     # SAEs of the book's bilinear layer: one trained on its outputs over the training
     # images, one on unit input-pair outputs made from the weights alone. Short runs.
     "sae-outputs": SaeConfig(_BOOK, "outputs", _SAE.with_(k=8)),
@@ -81,4 +103,6 @@ def get(name: str) -> Config:
     try:
         return PRESETS[name]
     except KeyError:
-        raise KeyError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+        raise KeyError(
+            f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}"
+        ) from None

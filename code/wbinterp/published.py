@@ -2,7 +2,8 @@
 
 A published store is a folder served over HTTP(S): one sub-folder per stored model,
 named as in the local store (``mnist-bilinear512-<key>``), holding the same files, and a
-``manifest.json`` with the SHA-256 and size of every file. :func:`publish` writes one from
+``manifest.json`` with the SHA-256 and size of every file. :func:`publish` writes one
+from
 a local store; :func:`download` fetches one model's files into a temporary folder and
 checks them against the manifest. Whether a download is *trusted* (its store key, its
 weights' digest, its config) is decided by :func:`wbinterp.store.load_or_train`, which
@@ -33,7 +34,8 @@ from pathlib import Path
 from . import files
 from .hashing import sha256_file
 
-#: Environment variable that sets (or, empty, turns off) where published models come from.
+#: Environment variable that sets (or, empty, turns off) where published models come
+#: from.
 URL_ENV = "WBINTERP_MODELS_URL"
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -48,7 +50,8 @@ class FetchError(RuntimeError):
 
 
 class PublishError(ValueError):
-    """A published store cannot be written where asked; the message says why, in one line."""
+    """A published store cannot be written where asked; the message says why, in one
+    line."""
 
 
 def models_url() -> str | None:
@@ -65,13 +68,16 @@ def _is_publication(folder: Path) -> bool:
         names = set(data["models"]) if data.get("format") == MANIFEST_FORMAT else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
-    return names is not None and all(p.name == MANIFEST or p.name in names for p in folder.iterdir())
+    return names is not None and all(
+        p.name == MANIFEST or p.name in names for p in folder.iterdir()
+    )
 
 
 def check_out(out: Path, keep: tuple[Path, ...] = ()) -> Path:
     """``out`` if a published store may be written there, else :class:`PublishError`.
 
-    Only a folder that is missing, empty or a previous publication is replaced; never the
+    Only a folder that is missing, empty or a previous publication is replaced; never
+    the
     working or home folder, a folder above them, or a folder of ``keep`` (the store)."""
     out = Path(out)
     hint = "give a folder of its own, e.g. _build/html/models"
@@ -99,23 +105,32 @@ def publish(folders: Iterable[Path], out: Path, keep: tuple[Path, ...] = ()) -> 
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = files.temp_folder(out.parent, out.name, ".part")
     except OSError as err:
-        raise PublishError(f"cannot write beside {out} ({err.strerror}); {_WRITE_HINT}") from None
+        raise PublishError(
+            f"cannot write beside {out} ({err.strerror}); {_WRITE_HINT}"
+        ) from None
     try:
         models = {}
         for folder in sorted(Path(f) for f in folders):
             shutil.copytree(folder, tmp / folder.name)
             entries = sorted(p for p in (tmp / folder.name).iterdir() if p.is_file())
             models[folder.name] = {
-                "files": {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size} for p in entries}
+                "files": {
+                    p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+                    for p in entries
+                }
             }
         manifest = {"format": MANIFEST_FORMAT, "models": models}
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        (tmp / MANIFEST).write_text(
+            json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+        )
         files.make_readable(tmp)
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)
     except OSError as err:
-        raise PublishError(f"cannot write {out} ({err.strerror or err}); {_WRITE_HINT}") from None
+        raise PublishError(
+            f"cannot write {out} ({err.strerror or err}); {_WRITE_HINT}"
+        ) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out / MANIFEST
@@ -180,7 +195,10 @@ def _opener(deadline: _Deadline) -> urllib.request.OpenerDirector:
 
         return Connection
 
-    http_conn, https_conn = watched(http.client.HTTPConnection), watched(http.client.HTTPSConnection)
+    http_conn, https_conn = (
+        watched(http.client.HTTPConnection),
+        watched(http.client.HTTPSConnection),
+    )
 
     class HTTPHandler(urllib.request.HTTPHandler):
         def http_open(self, req):
@@ -194,7 +212,8 @@ def _opener(deadline: _Deadline) -> urllib.request.OpenerDirector:
 
 
 def _fetch_bytes(url: str, sink, limit: int, timeout: float, deadline: float) -> int:
-    """Stream ``url`` into ``sink(block)``, at most ``limit + 1`` bytes; returns how many
+    """Stream ``url`` into ``sink(block)``, at most ``limit + 1`` bytes; returns how
+    many
     came. Raises :class:`FetchError` on an HTTP error, no connection, a gap of
     ``timeout`` seconds, or ``deadline`` seconds in all."""
     with _Deadline(deadline) as watch:
@@ -214,11 +233,14 @@ def _fetch_bytes(url: str, sink, limit: int, timeout: float, deadline: float) ->
                 reason = getattr(err, "reason", err)
                 raise FetchError(f"cannot reach {url} ({reason}); offline?") from None
         if watch.expired:
-            raise FetchError(f"{url} took longer than {deadline:g} s in all (a slow or stalled server)")
+            raise FetchError(
+                f"{url} took longer than {deadline:g} s in all (a slow or stalled server)"
+            )
     return size
 
 
-#: Longest model or file name a manifest may use (the store's names are about 40 characters).
+#: Longest model or file name a manifest may use (the store's names are about 40
+#: characters).
 MAX_NAME = 120
 #: Largest manifest accepted, in bytes.
 MAX_MANIFEST = 1 << 22
@@ -226,8 +248,15 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def plain_name(name) -> str:
-    """``name`` if it is a safe name for one file or folder, else :class:`FetchError`."""
-    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name:
+    """``name`` if it is a safe name for one file or folder, else
+    :class:`FetchError`."""
+    if (
+        not isinstance(name, str)
+        or not name
+        or name in (".", "..")
+        or "/" in name
+        or "\\" in name
+    ):
         raise FetchError(f"the manifest names an unsafe path {name!r}")
     if len(name) > MAX_NAME or not name.isprintable():
         raise FetchError(
@@ -250,19 +279,26 @@ def _checked_entry(name: str, entry) -> dict[str, tuple[str, int]]:
         if not (isinstance(digest, str) and _SHA256.fullmatch(digest)):
             raise FetchError(f"the manifest's entry for {name}/{file} has no SHA-256")
         if not (isinstance(size, int) and not isinstance(size, bool) and size >= 0):
-            raise FetchError(f"the manifest's entry for {name}/{file} has no size in bytes")
+            raise FetchError(
+                f"the manifest's entry for {name}/{file} has no size in bytes"
+            )
         checked[file] = (digest, size)
     return checked
 
 
-def manifest(base_url: str, timeout: float | None = None, deadline: float | None = None) -> dict:
-    """The published store's manifest: ``{"format": 1, "models": {name: {"files": …}}}``.
+def manifest(
+    base_url: str, timeout: float | None = None, deadline: float | None = None
+) -> dict:
+    """The published store's manifest: ``{"format": 1, "models": {name: {"files":
+    …}}}``.
 
     Only its outer form is checked here; each model's entry is checked by
     :func:`download`, so one bad entry does not stop the others."""
     url = f"{base_url.rstrip('/')}/{MANIFEST}"
     chunks: list[bytes] = []
-    size = _fetch_bytes(url, chunks.append, MAX_MANIFEST, timeout or TIMEOUT, deadline or DEADLINE)
+    size = _fetch_bytes(
+        url, chunks.append, MAX_MANIFEST, timeout or TIMEOUT, deadline or DEADLINE
+    )
     if size > MAX_MANIFEST:
         raise FetchError(f"{url} is larger than {MAX_MANIFEST} bytes: not a manifest")
     try:
@@ -280,7 +316,11 @@ def manifest(base_url: str, timeout: float | None = None, deadline: float | None
 
 @contextlib.contextmanager
 def download(
-    name: str, base_url: str, into: Path, timeout: float | None = None, deadline: float | None = None
+    name: str,
+    base_url: str,
+    into: Path,
+    timeout: float | None = None,
+    deadline: float | None = None,
 ) -> Iterator[Path]:
     """Download the published model ``name`` into a new temporary folder under ``into``.
 
@@ -301,7 +341,9 @@ def download(
         into.mkdir(parents=True, exist_ok=True)
         tmp = files.temp_folder(into, name, ".download")
     except OSError as err:
-        raise FetchError(f"the store {into} cannot be written ({err.strerror or err})") from None
+        raise FetchError(
+            f"the store {into} cannot be written ({err.strerror or err})"
+        ) from None
     try:
         for file, (sha256, size) in sorted(wanted.items()):
             digest = hashlib.sha256()
@@ -315,9 +357,13 @@ def download(
 
                     got = _fetch_bytes(url, sink, size, timeout, deadline)
             except OSError as err:
-                raise FetchError(f"the store {into} cannot be written ({err.strerror or err})") from None
+                raise FetchError(
+                    f"the store {into} cannot be written ({err.strerror or err})"
+                ) from None
             if got != size or digest.hexdigest() != sha256:
-                raise FetchError(f"{name}/{file} does not match the manifest's SHA-256 (corrupted download)")
+                raise FetchError(
+                    f"{name}/{file} does not match the manifest's SHA-256 (corrupted download)"
+                )
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -3,9 +3,9 @@
 A transcoder reads an MLP's *input* and predicts its hidden activation through a
 wide, sparse layer of features:
 
-    f = σ(W_enc (x − b_pre) + b_enc),     ŷ = W_dec f + b_dec,
+    f = φ(W_enc (x − b_pre) + b_enc),     ŷ = W_dec f + b_dec,
 
-with σ a ReLU (sparsity from an L1 penalty) or TopK (keep the k largest
+with φ a ReLU (sparsity from an L1 penalty) or TopK (keep the k largest
 pre-activations, then ReLU). An SAE is the special case where the target is the
 input itself. Decoder columns (one per feature) are kept at unit norm, so a
 feature's activation is its size and the L1 penalty cannot be dodged by
@@ -78,16 +78,24 @@ class SparseConfig:
 
     def __post_init__(self) -> None:
         if self.activation not in get_args(Activation):
-            raise ValueError(f"activation must be one of {get_args(Activation)}, got {self.activation!r}")
+            raise ValueError(
+                f"activation must be one of {get_args(Activation)}, got {self.activation!r}"
+            )
         if self.init not in get_args(Init):
             raise ValueError(f"init must be one of {get_args(Init)}, got {self.init!r}")
         if not isinstance(self.centre_inputs, bool):
-            raise ValueError(f"centre_inputs must be True or False, got {self.centre_inputs!r}")
+            raise ValueError(
+                f"centre_inputs must be True or False, got {self.centre_inputs!r}"
+            )
         for name in ("d_in", "d_out", "n_features", "batch_size"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{name} must be a positive integer, got {getattr(self, name)!r}"
+                )
         if self.activation == "topk" and not 1 <= self.k <= self.n_features:
-            raise ValueError(f"k must be between 1 and n_features={self.n_features}, got {self.k}")
+            raise ValueError(
+                f"k must be between 1 and n_features={self.n_features}, got {self.k}"
+            )
         if self.l1_coefficient < 0 or not 0 <= self.l1_warmup <= 1 or self.lr <= 0:
             raise ValueError(
                 f"need l1_coefficient >= 0, 0 <= l1_warmup <= 1 and lr > 0, got "
@@ -95,7 +103,9 @@ class SparseConfig:
             )
         for name in ("resample_every", "dead_steps", "epochs", "seed"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 0):
-                raise ValueError(f"{name} must be a non-negative integer, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{name} must be a non-negative integer, got {getattr(self, name)!r}"
+                )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -106,7 +116,11 @@ class SparseConfig:
 
 def describe(config: SparseConfig) -> str:
     """One line naming the coder's activation, sparsity and training length."""
-    sparsity = f"k={config.k}" if config.activation == "topk" else f"l1={config.l1_coefficient:g}"
+    sparsity = (
+        f"k={config.k}"
+        if config.activation == "topk"
+        else f"l1={config.l1_coefficient:g}"
+    )
     return f"activation={config.activation} {sparsity} epochs={config.epochs}"
 
 
@@ -120,28 +134,37 @@ class SparseOutput(NamedTuple):
 
 
 class SparseCoder(nn.Module):
-    """``ŷ = W_dec σ(W_enc (x − b_pre) + b_enc) + b_dec``: a transcoder, or an SAE when it
+    """``ŷ = W_dec φ(W_enc (x − b_pre) + b_enc) + b_dec``: a transcoder, or an SAE when
+    it
     is trained to reconstruct its input."""
 
     b_pre: torch.Tensor  # a buffer: ``(d_in,)``, subtracted before encoding
 
     def __init__(
-        self, config: SparseConfig, b_pre: torch.Tensor | None = None, b_dec: torch.Tensor | None = None
+        self,
+        config: SparseConfig,
+        b_pre: torch.Tensor | None = None,
+        b_dec: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         self.config = config
         w_dec = torch.randn(config.d_out, config.n_features)
         w_dec /= w_dec.norm(dim=0, keepdim=True)
         self.w_dec = nn.Parameter(w_dec)
-        # Encoder starts as the decoder's transpose where shapes allow (an SAE), else at random scale.
+        # Encoder starts as the decoder's transpose where shapes allow (an SAE), else at
+        # random scale.
         if config.d_in == config.d_out:
             w_enc = w_dec.T.clone()
         else:
             w_enc = torch.randn(config.n_features, config.d_in) / config.d_in**0.5
         self.w_enc = nn.Parameter(w_enc)
         self.b_enc = nn.Parameter(torch.zeros(config.n_features))
-        self.b_dec = nn.Parameter(torch.zeros(config.d_out) if b_dec is None else b_dec.clone())
-        self.register_buffer("b_pre", torch.zeros(config.d_in) if b_pre is None else b_pre.clone())
+        self.b_dec = nn.Parameter(
+            torch.zeros(config.d_out) if b_dec is None else b_dec.clone()
+        )
+        self.register_buffer(
+            "b_pre", torch.zeros(config.d_in) if b_pre is None else b_pre.clone()
+        )
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(batch, d_in) -> (activations, pre-activations)``, both ``(batch, F)``."""
@@ -168,7 +191,8 @@ class SparseCoder(nn.Module):
 
     @torch.no_grad()
     def project_decoder_grad(self) -> None:
-        """Remove the gradient's component along each decoder column (it would only change the norm)."""
+        """Remove the gradient's component along each decoder column (it would only
+        change the norm)."""
         if self.w_dec.grad is not None:
             parallel = (self.w_dec.grad * self.w_dec).sum(0, keepdim=True)
             self.w_dec.grad -= parallel * self.w_dec
@@ -193,19 +217,24 @@ def fvu(target: torch.Tensor, prediction: torch.Tensor) -> float:
 
 
 #: A feature is dense when it fires on more than this fraction of a set's inputs: above
-#: the largest MNIST class's share (the ones, 11.35 % of the test set), so a feature that
+#: the largest MNIST class's share (the ones, 11.35 % of the test set), so a feature
+#: that
 #: fires on every image of one digit, the most specific a feature can be, is not dense.
 DENSE_THRESHOLD = 0.2
 
 
-def firing_stats(activations: torch.Tensor, dense_threshold: float = DENSE_THRESHOLD) -> dict[str, float]:
+def firing_stats(
+    activations: torch.Tensor, dense_threshold: float = DENSE_THRESHOLD
+) -> dict[str, float]:
     """L0, dead and dense features of ``(n, F)`` activations over a whole set.
 
     Dead: never fired on any of the ``n`` inputs. Dense: fired on more than
     ``dense_threshold`` of them.
     """
     if activations.ndim != 2:
-        raise ValueError(f"activations must have shape (n, F), got {tuple(activations.shape)}")
+        raise ValueError(
+            f"activations must have shape (n, F), got {tuple(activations.shape)}"
+        )
     fired = activations > 0
     frequency = fired.float().mean(0)
     return {
@@ -224,14 +253,18 @@ def train_sparse(
     device: torch.device | str = "cpu",
     precision: precision_mod.Precision | None = None,
 ) -> TrainResult:
-    """Train a sparse coder to map ``inputs`` (n, d_in) to ``targets`` (n, d_out) (an SAE:
+    """Train a sparse coder to map ``inputs`` (n, d_in) to ``targets`` (n, d_out) (an
+    SAE:
     ``targets`` is ``inputs``).
 
     Loss: ``‖y − ŷ‖² / mean‖y − ȳ‖²`` (so 1.0 is the mean predictor), plus the
     L1 penalty when ``l1_coefficient > 0``. Dead features are resampled
     (:func:`resample_dead`) every ``resample_every`` steps.
     """
-    if inputs.shape != (inputs.shape[0], config.d_in) or targets.shape != (inputs.shape[0], config.d_out):
+    if inputs.shape != (inputs.shape[0], config.d_in) or targets.shape != (
+        inputs.shape[0],
+        config.d_out,
+    ):
         raise ValueError(
             f"inputs must be (n, {config.d_in}) and targets (n, {config.d_out}), "
             f"got {tuple(inputs.shape)} and {tuple(targets.shape)}"
@@ -241,7 +274,9 @@ def train_sparse(
     device = torch.device(device)
     precision = precision_mod.check(precision or precision_mod.preferred(device))
     centre = inputs.mean(0)
-    model = SparseCoder(config, b_pre=centre if config.centre_inputs else None, b_dec=targets.mean(0))
+    model = SparseCoder(
+        config, b_pre=centre if config.centre_inputs else None, b_dec=targets.mean(0)
+    )
     with torch.no_grad():
         if config.init == "examples":
             # Every feature then fires on the inputs that resemble its example and
@@ -250,20 +285,31 @@ def train_sparse(
             rows, cols = inputs[pick] - centre, targets[pick] - model.b_dec
             model.w_enc.copy_(rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-8))
             model.w_dec.copy_((cols / cols.norm(dim=1, keepdim=True).clamp_min(1e-8)).T)
-        model.b_enc.copy_(model.w_enc @ (model.b_pre - centre))  # encodes x − mean either way
+        model.b_enc.copy_(
+            model.w_enc @ (model.b_pre - centre)
+        )  # encodes x − mean either way
     model = model.to(device)
     inputs, targets = inputs.to(device), targets.to(device)
     scale = (targets - targets.mean(0)).square().sum(1).mean()  # mean ‖y − ȳ‖²
     n = inputs.shape[0]
     steps_per_epoch = n // config.batch_size
     total = steps_per_epoch * config.epochs
-    # the fused Adam updates every weight in one kernel; the per-tensor loop took half of each step
+    # the fused Adam updates every weight in one kernel; the per-tensor loop took half
+    # of each step
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, total) / max(total, 1)))
+        opt,
+        lambda s: (
+            0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, total) / max(total, 1)))
+        ),
     )
     since_fired = torch.zeros(config.n_features, dtype=torch.long, device=device)
-    history: dict[str, list[float]] = {"epoch": [], "fvu": [], "l0": [], "resampled": []}
+    history: dict[str, list[float]] = {
+        "epoch": [],
+        "fvu": [],
+        "l0": [],
+        "resampled": [],
+    }
     start, step = time.perf_counter(), 0
     for epoch in range(config.epochs):
         order = torch.randperm(n, generator=gen).to(device)
@@ -278,7 +324,12 @@ def train_sparse(
             loss = mse
             if config.l1_coefficient > 0:
                 warm = min(1.0, step / max(1.0, config.l1_warmup * total))
-                loss = loss + warm * config.l1_coefficient * out.activations.float().sum(1).mean()
+                loss = (
+                    loss
+                    + warm
+                    * config.l1_coefficient
+                    * out.activations.float().sum(1).mean()
+                )
             fired = (out.activations > 0).any(0)
             since_fired = torch.where(fired, 0, since_fired + 1)
             opt.zero_grad(set_to_none=True)
@@ -327,26 +378,42 @@ def resample_dead(
     idx = dead.nonzero().flatten()
     residual = y - model(x).output
     errors = residual.square().sum(1)
-    pick = torch.multinomial(errors.cpu() + 1e-12, len(idx), replacement=True, generator=gen).to(x.device)
+    pick = torch.multinomial(
+        errors.cpu() + 1e-12, len(idx), replacement=True, generator=gen
+    ).to(x.device)
     rows = x[pick] - centre
-    scale = model.w_enc[~dead].norm(dim=1).mean() if (~dead).any() else torch.tensor(1.0)
+    scale = (
+        model.w_enc[~dead].norm(dim=1).mean() if (~dead).any() else torch.tensor(1.0)
+    )
     model.w_enc[idx] = rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-8) * scale
     model.b_enc[idx] = model.w_enc[idx] @ (model.b_pre - centre)
-    model.w_dec[:, idx] = (residual[pick] / residual[pick].norm(dim=1, keepdim=True).clamp_min(1e-8)).T
-    for param, index in ((model.w_enc, (idx,)), (model.b_enc, (idx,)), (model.w_dec, (slice(None), idx))):
+    model.w_dec[:, idx] = (
+        residual[pick] / residual[pick].norm(dim=1, keepdim=True).clamp_min(1e-8)
+    ).T
+    for param, index in (
+        (model.w_enc, (idx,)),
+        (model.b_enc, (idx,)),
+        (model.w_dec, (slice(None), idx)),
+    ):
         for buf in opt.state.get(param, {}).values():
             if torch.is_tensor(buf) and buf.shape == param.shape:
                 buf[index] = 0.0
 
 
 @torch.no_grad()
-def best_rescaling(coder: SparseCoder, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[float, float]:
+def best_rescaling(
+    coder: SparseCoder, inputs: torch.Tensor, targets: torch.Tensor
+) -> tuple[float, float]:
     """``(γ*, FVU)``: the single factor that best rescales what the features write,
-    ``ŷ_γ = b_dec + γ W_dec f``, over ``inputs`` (n, d_in) against ``targets`` (n, d_out)
-    (least squares, ``γ* = Σ⟨y − b_dec, W_dec f⟩ / Σ‖W_dec f‖²``), and the FVU it leaves.
+    ``ŷ_γ = b_dec + γ W_dec f``, over ``inputs`` (n, d_in) against ``targets`` (n,
+    d_out)
+    (least squares, ``γ* = Σ⟨y − b_dec, W_dec f⟩ / Σ‖W_dec f‖²``), and the FVU it
+    leaves.
     L1's shrinkage makes ``γ* > 1``; the active features stay the same."""
     written = coder(inputs).output - coder.b_dec
-    gamma = ((targets - coder.b_dec) * written).double().sum() / written.double().square().sum()
+    gamma = (
+        (targets - coder.b_dec) * written
+    ).double().sum() / written.double().square().sum()
     return gamma.item(), fvu(targets, coder.b_dec + gamma.float() * written)
 
 
@@ -358,7 +425,8 @@ def evaluate_transcoder(
     labels: torch.Tensor,
     mean_hidden: torch.Tensor | None = None,
 ) -> dict[str, float]:
-    """Every metric of a transcoder spliced into ``mlp`` (which needs ``hidden`` and ``head``).
+    """Every metric of a transcoder spliced into ``mlp`` (which needs ``hidden`` and
+    ``head``).
 
     * ``l0``, ``dead``/``dense`` counts and fractions, over the whole set;
     * ``fvu`` of the hidden activation, centred, over the whole set;

@@ -13,7 +13,8 @@ of three files:
 :func:`load` reads any such folder back, whatever its kind. :func:`load_or_train` keeps
 one folder per store key: the key hashes the config, the dataset's checksum, the
 training precision and the code that trains (the files its kind names in
-:attr:`~wbinterp.kinds.Kind.sources`), read as syntax trees without docstrings or comments: a changed statement in any of them means a
+:attr:`~wbinterp.kinds.Kind.sources`), read as syntax trees without docstrings or
+comments: a changed statement in any of them means a
 new key and a retrain, a docstring or comment edit does not. A model trained in
 the other precision is used when it is stored and this machine's is not (see
 :func:`load_or_train`). A stored model is checked (key, digest of its weights,
@@ -87,11 +88,13 @@ def store_dir() -> Path:
     return Path(platformdirs.user_cache_dir("wbinterp", appauthor=False)) / "store"
 
 
-# --- one format for everything trained --------------------------------------------------
+# --- one format for everything trained
+# --------------------------------------------------
 
 
 def config_from_dict(d: dict) -> Config:
-    """The config saved in a ``config.json`` (:func:`wbinterp.kinds.to_dict`), read by the
+    """The config saved in a ``config.json`` (:func:`wbinterp.kinds.to_dict`), read by
+    the
     kind it names; :class:`StoreError` when it names none."""
     try:
         return kinds.from_dict(d)
@@ -103,7 +106,9 @@ def _write(result: TrainResult, config: Config, folder: Path, key: str) -> None:
     """The three files of a saved model, written into the existing ``folder``."""
     from safetensors.torch import save_file
 
-    state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
+    state = {
+        k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()
+    }
     save_file(state, str(folder / WEIGHTS))
     (folder / CONFIG).write_text(json.dumps(kinds.to_dict(config), indent=2) + "\n")
     training = {
@@ -119,7 +124,8 @@ def _write(result: TrainResult, config: Config, folder: Path, key: str) -> None:
 
 
 def _install(tmp: Path, folder: Path, key: str) -> None:
-    """Move the finished folder ``tmp`` to ``folder``, replacing an old one. When another
+    """Move the finished folder ``tmp`` to ``folder``, replacing an old one. When
+    another
     process put a valid copy there first, that copy is kept."""
     for _ in range(3):
         if folder.exists():
@@ -153,11 +159,14 @@ def save(result: TrainResult, config: Config, folder: Path, key: str = "") -> Pa
 
 
 def _training_record(folder: Path, training) -> tuple[dict, float, str | None]:
-    """The history, seconds and precision of a ``training.json``, or :class:`StoreError`."""
+    """The history, seconds and precision of a ``training.json``, or
+    :class:`StoreError`."""
     if not isinstance(training, dict):
         raise StoreError(f"{folder}/{TRAINING} is not a JSON object")
     history, seconds = training.get("history"), training.get("seconds")
-    if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
+    if not isinstance(history, dict) or not all(
+        isinstance(v, list) for v in history.values()
+    ):
         raise StoreError(f"{folder}/{TRAINING} has no training history")
     if not isinstance(seconds, int | float) or isinstance(seconds, bool):
         raise StoreError(f"{folder}/{TRAINING} has no training time in seconds")
@@ -165,9 +174,11 @@ def _training_record(folder: Path, training) -> tuple[dict, float, str | None]:
 
 
 def load(folder: Path, key: str | None = None, config: Config | None = None) -> Stored:
-    """Read back a model saved by :func:`save` (or exported by ``python -m wbinterp train``).
+    """Read back a model saved by :func:`save` (or exported by ``python -m wbinterp
+    train``).
 
-    Checks the format, the weights' digest, their names and shapes, and, when given, that
+    Checks the format, the weights' digest, their names and shapes, and, when given,
+    that
     the store key matches ``key`` and the saved config equals ``config`` (an edited
     ``config.json`` is not trusted). Raises :class:`StoreError` saying what is wrong.
     """
@@ -186,19 +197,29 @@ def load(folder: Path, key: str | None = None, config: Config | None = None) -> 
         state = load_file(str(folder / WEIGHTS))
     except StoreError:
         raise
-    except Exception as err:  # truncated file, bad JSON, a config that does not validate
-        raise StoreError(f"{folder} cannot be read ({type(err).__name__}: {err})") from None
+    except (
+        Exception
+    ) as err:  # truncated file, bad JSON, a config that does not validate
+        raise StoreError(
+            f"{folder} cannot be read ({type(err).__name__}: {err})"
+        ) from None
     history, seconds, precision = _training_record(folder, training)
     if training.get("format") != FOLDER_FORMAT:
         raise StoreError(f"{folder} is not in this package's format {FOLDER_FORMAT}")
     if precision not in get_args(precision_mod.Precision):
         raise StoreError(f"{folder}/{TRAINING} does not say which precision trained it")
     if key is not None and training.get("key") != key:
-        raise StoreError(f"{folder} was made by another config, dataset or training code")
+        raise StoreError(
+            f"{folder} was made by another config, dataset or training code"
+        )
     if config is not None and saved_config != config:
-        raise StoreError(f"{folder}/{CONFIG} is not the config it was stored under (edited?)")
+        raise StoreError(
+            f"{folder}/{CONFIG} is not the config it was stored under (edited?)"
+        )
     if sha256_tensors(state) != training.get("digest"):
-        raise StoreError(f"{folder} has weights that do not match their recorded digest (corrupted)")
+        raise StoreError(
+            f"{folder} has weights that do not match their recorded digest (corrupted)"
+        )
     try:
         model = models.load_weights(kinds.of(saved_config).build(saved_config), state)
     except ValueError as err:
@@ -216,7 +237,8 @@ def load(folder: Path, key: str | None = None, config: Config | None = None) -> 
 
 
 def frozen(model: nn.Module) -> nn.Module:
-    """``model`` ready for analysis, as the store hands it out: in eval mode, its weights
+    """``model`` ready for analysis, as the store hands it out: in eval mode, its
+    weights
     needing no gradient (so an analysis needs no ``torch.no_grad`` or ``detach``; a
     gradient with respect to an input, as an adversarial mask takes, still flows)."""
     return model.eval().requires_grad_(False)
@@ -246,20 +268,27 @@ def export(stored: Stored, out: Path) -> list[Path]:
     return [out / name for name in (WEIGHTS, CONFIG, TRAINING)]
 
 
-# --- the store --------------------------------------------------------------------------
+# --- the store
+# --------------------------------------------------------------------------
 
 
 def code_fingerprint(paths: Iterable[str | Path]) -> str:
     """SHA-256 of what the training code does: its syntax trees without docstrings and
-    comments (:func:`wbinterp.hashing.sha256_code`), so a docstring edit retrains nothing."""
+    comments (:func:`wbinterp.hashing.sha256_code`), so a docstring edit retrains
+    nothing."""
     return sha256_code(paths)
 
 
 def store_key(
-    config: Config, data_checksum: str, precision: precision_mod.Precision, code: str | None = None
+    config: Config,
+    data_checksum: str,
+    precision: precision_mod.Precision,
+    code: str | None = None,
 ) -> str:
-    """The key of a trained model: config (a sparse coder's with its base model's), data,
-    precision and the code its kind trains with (:attr:`wbinterp.kinds.Kind.sources`)."""
+    """The key of a trained model: config (a sparse coder's with its base model's),
+    data,
+    precision and the code its kind trains with
+    (:attr:`wbinterp.kinds.Kind.sources`)."""
     return sha256_json(
         {
             "config": kinds.to_dict(config),
@@ -270,8 +299,11 @@ def store_key(
     )
 
 
-def locate(config: Config, data_checksum: str, precision: precision_mod.Precision) -> tuple[str, str]:
-    """The store folder's name for ``config`` trained in ``precision``, and its store key."""
+def locate(
+    config: Config, data_checksum: str, precision: precision_mod.Precision
+) -> tuple[str, str]:
+    """The store folder's name for ``config`` trained in ``precision``, and its store
+    key."""
     key = store_key(config, data_checksum, precision)
     return f"{kinds.dataset(config)}-{kinds.of(config).stem(config)}-{key[:16]}", key
 
@@ -280,7 +312,9 @@ def preset_folders(precision: precision_mod.Precision | None = None) -> dict[str
     """Each preset's store folder with today's code and data, for models trained in
     ``precision`` (default: as :func:`load_or_train` would train them here)."""
     precision = precision_mod.check(
-        precision or precision_mod.forced() or precision_mod.preferred(train_mod.default_device())
+        precision
+        or precision_mod.forced()
+        or precision_mod.preferred(train_mod.default_device())
     )
     checksums: dict[str, str] = {}
     folders = {}
@@ -292,33 +326,44 @@ def preset_folders(precision: precision_mod.Precision | None = None) -> dict[str
     return folders
 
 
-def _current_key(folder: Path, checksums: dict[str, str], name: str | None = None) -> str:
+def _current_key(
+    folder: Path, checksums: dict[str, str], name: str | None = None
+) -> str:
     """The key under which today's code would store the model in ``folder`` (its config
     read from it); raises :class:`StoreError` unless that key puts it in a folder called
     ``name`` (default: the folder's own name)."""
     try:
         config = config_from_dict(json.loads((folder / CONFIG).read_text()))
         dataset = kinds.dataset(config)
-        precision = precision_mod.check(json.loads((folder / TRAINING).read_text()).get("precision"))
+        precision = precision_mod.check(
+            json.loads((folder / TRAINING).read_text()).get("precision")
+        )
     except (OSError, ValueError, TypeError, AttributeError) as err:
-        raise StoreError(f"{folder.name} has no usable config or training record ({err})") from None
+        raise StoreError(
+            f"{folder.name} has no usable config or training record ({err})"
+        ) from None
     if dataset not in checksums:
         checksums[dataset] = data_mod.load(dataset).checksum
     name = name or folder.name
     expected, key = locate(config, checksums[dataset], precision)
     if expected != name:
-        raise StoreError(f"{name} was made by other training code or data (today: {expected})")
+        raise StoreError(
+            f"{name} was made by other training code or data (today: {expected})"
+        )
     return key
 
 
 def current(root: Path | None = None) -> list[Path]:
-    """The store's folders that today's code would load: what :func:`publish` publishes."""
+    """The store's folders that today's code would load: what :func:`publish`
+    publishes."""
     root = Path(root) if root is not None else store_dir()
     if not root.is_dir():
         return []
     checksums: dict[str, str] = {}
     kept = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for folder in sorted(
+        p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+    ):
         try:
             load(folder, _current_key(folder, checksums))
         except StoreError:
@@ -337,10 +382,13 @@ def publish(out: Path, root: Path | None = None) -> list[Path]:
     return folders
 
 
-def fetch_all(root: Path | None = None, url: str | None = None) -> tuple[int, list[str]]:
+def fetch_all(
+    root: Path | None = None, url: str | None = None
+) -> tuple[int, list[str]]:
     """Every published model that today's code would use, checked and stored (the ones
     already stored are skipped) from the published store at ``url`` (default
-    :func:`wbinterp.published.models_url`). Returns how many were stored and one line per
+    :func:`wbinterp.published.models_url`). Returns how many were stored and one line
+    per
     model refused; raises :class:`wbinterp.published.FetchError` when there is no
     published store."""
     url = url or published.models_url()
@@ -368,7 +416,8 @@ def fetch_all(root: Path | None = None, url: str | None = None) -> tuple[int, li
 
 
 def fetch(config: Config, key: str, folder: Path) -> Stored | None:
-    """The published copy of the model ``config`` makes, checked and stored in ``folder``;
+    """The published copy of the model ``config`` makes, checked and stored in
+    ``folder``;
     ``None`` (with the reason on stderr) when there is none to trust."""
     url = published.models_url()
     if url is None:
@@ -378,14 +427,26 @@ def fetch(config: Config, key: str, folder: Path) -> Stored | None:
             try:
                 stored = load(tmp, key)
             except StoreError as err:
-                raise published.FetchError(f"the published copy does not check out: {err}") from None
+                raise published.FetchError(
+                    f"the published copy does not check out: {err}"
+                ) from None
             if stored.config != config:
-                raise published.FetchError("the published copy was made by another config")
+                raise published.FetchError(
+                    "the published copy was made by another config"
+                )
             _install(tmp, folder, key)
     except (published.FetchError, OSError) as err:
-        print(f"wbinterp: no published copy of {folder.name} used: {err}", file=sys.stderr, flush=True)
+        print(
+            f"wbinterp: no published copy of {folder.name} used: {err}",
+            file=sys.stderr,
+            flush=True,
+        )
         return None
-    print(f"wbinterp: fetched {folder.name} from {url} (checked)", file=sys.stderr, flush=True)
+    print(
+        f"wbinterp: fetched {folder.name} from {url} (checked)",
+        file=sys.stderr,
+        flush=True,
+    )
     return replace(stored, path=folder)
 
 
@@ -398,7 +459,9 @@ def _precisions(
 ) -> tuple[list[precision_mod.Precision], Stored | None]:
     """The precisions in which a copy of ``config`` is acceptable, the first the one to
     train in, and the base model a sparse coder is trained on."""
-    if base is not None:  # a sparse coder is in its base model's precision: the two stay a pair
+    if (
+        base is not None
+    ):  # a sparse coder is in its base model's precision: the two stay a pair
         base_stored = load_or_train(base, root=root, dataset=dataset, precision=asked)
         return [base_stored.precision], base_stored
     asked = asked or precision_mod.forced()
@@ -417,17 +480,20 @@ def load_or_train(
     progress: bool = False,
     precision: precision_mod.Precision | None = None,
 ) -> Stored:
-    """The trained model for ``config`` (a config, or a name in :data:`wbinterp.presets.PRESETS`).
+    """The trained model for ``config`` (a config, or a name in
+    :data:`wbinterp.presets.PRESETS`).
 
     Loads it from the store when a valid copy exists, else from the published store
-    (:func:`fetch`), else trains it (a transcoder's MLP or an SAE's bilinear model first,
+    (:func:`fetch`), else trains it (a transcoder's MLP or an SAE's bilinear model
+    first,
     through the store too) and stores it. ``retrain=True`` ignores both stores.
 
     A classifier is trained in ``precision`` (default: ``$WBINTERP_PRECISION``, else
     this machine's, :func:`wbinterp.precision.preferred`). When neither is given, a copy
     trained in the other precision is used if no copy in this machine's exists, so a
     machine without bfloat16 still loads the published models (the two precisions agree
-    within the seed spread: ``benchmarks/precision.py``). A sparse coder is always in its
+    within the seed spread: ``benchmarks/precision.py``). A sparse coder is always in
+    its
     base model's precision.
     """
     if isinstance(config, str):
@@ -437,7 +503,9 @@ def load_or_train(
     dataset_name = kind.dataset(config)
     dataset = dataset if dataset is not None else data_mod.load(dataset_name)
     if dataset.name != dataset_name:
-        raise ValueError(f"config wants dataset {dataset_name!r} but got {dataset.name!r}")
+        raise ValueError(
+            f"config wants dataset {dataset_name!r} but got {dataset.name!r}"
+        )
     root = Path(root) if root is not None else store_dir()
     precisions, base_stored = _precisions(config, base, root, dataset, precision)
     places = [(p, *locate(config, dataset.checksum, p)) for p in precisions]
@@ -466,9 +534,12 @@ def load_or_train(
         file=sys.stderr,
         flush=True,
     )
-    base_model: nn.Module | None = base_stored.model if base_stored is not None else None
+    base_model: nn.Module | None = (
+        base_stored.model if base_stored is not None else None
+    )
     result = kind.train(
-        config, kinds.Run(dataset, train_mod.default_device(), precision, progress, base_model)
+        config,
+        kinds.Run(dataset, train_mod.default_device(), precision, progress, base_model),
     )
     if unwritable is None:
         try:
@@ -480,10 +551,21 @@ def load_or_train(
                 file=sys.stderr,
                 flush=True,
             )
-    return Stored(frozen(result.model), result.history, result.seconds, precision, config, False, folder, key)
+    return Stored(
+        frozen(result.model),
+        result.history,
+        result.seconds,
+        precision,
+        config,
+        False,
+        folder,
+        key,
+    )
 
 
-def _writable_store(root: Path, consequence: str = "", error: type[Exception] | None = None) -> str | None:
+def _writable_store(
+    root: Path, consequence: str = "", error: type[Exception] | None = None
+) -> str | None:
     """Why the store ``root`` cannot be written (made if missing), or ``None``; with
     ``error``, raise it instead, one line saying so and ``consequence``."""
     try:
@@ -492,5 +574,7 @@ def _writable_store(root: Path, consequence: str = "", error: type[Exception] | 
     except OSError as err:
         reason = err.strerror or str(err)
     if reason is not None and error is not None:
-        raise error(f"the model store {root} cannot be written ({reason}); {consequence} (set ${STORE_ENV})")
+        raise error(
+            f"the model store {root} cannot be written ({reason}); {consequence} (set ${STORE_ENV})"
+        )
     return reason

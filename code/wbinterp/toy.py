@@ -1,4 +1,5 @@
-"""Toy circuits: small bilinear layers trained on quadratic functions of sparse binary inputs.
+"""Toy circuits: small bilinear layers trained on quadratic functions of sparse binary
+inputs.
 
 A task is a set of target forms ``P*_c`` (``(outputs, n, n)``, symmetric): the target
 of output ``c`` on input ``x`` is ``xᵀ P*_c x``. On binary inputs ``x_i² = x_i``, so the
@@ -33,7 +34,8 @@ def _check_probability(p_on: float) -> None:
 
 @dataclass(frozen=True)
 class BooleanPairs:
-    """One Boolean operation of every pair of ``n_inputs`` binary features (each on with ``p_on``)."""
+    """One Boolean operation of every pair of ``n_inputs`` binary features (each on with
+    ``p_on``)."""
 
     operation: Operation = "and"
     """``"and"``, ``"or"`` or ``"xor"``."""
@@ -44,9 +46,13 @@ class BooleanPairs:
 
     def __post_init__(self) -> None:
         if self.operation not in get_args(Operation):
-            raise ValueError(f"unknown operation {self.operation!r}; choose one of {get_args(Operation)}")
+            raise ValueError(
+                f"unknown operation {self.operation!r}; choose one of {get_args(Operation)}"
+            )
         if not (isinstance(self.n_inputs, int) and self.n_inputs >= 2):
-            raise ValueError(f"n_inputs must be an integer of at least 2, got {self.n_inputs!r}")
+            raise ValueError(
+                f"n_inputs must be an integer of at least 2, got {self.n_inputs!r}"
+            )
         _check_probability(self.p_on)
 
     @property
@@ -55,16 +61,21 @@ class BooleanPairs:
         return list(itertools.combinations(range(self.n_inputs), 2))
 
     def target_forms(self) -> torch.Tensor:
-        """``(pairs, n, n)``: AND = x_i x_j; OR = x_i + x_j − x_i x_j; XOR = x_i + x_j − 2 x_i x_j,
+        """``(pairs, n, n)``: AND = x_i x_j; OR = x_i + x_j − x_i x_j; XOR = x_i + x_j −
+        2 x_i x_j,
         written with ``x_i = x_i²`` on the diagonal."""
-        diagonal, cross = {"and": (0.0, 1.0), "or": (1.0, -1.0), "xor": (1.0, -2.0)}[self.operation]
+        diagonal, cross = {"and": (0.0, 1.0), "or": (1.0, -1.0), "xor": (1.0, -2.0)}[
+            self.operation
+        ]
         forms = torch.zeros(len(self.pairs), self.n_inputs, self.n_inputs)
         for c, (i, j) in enumerate(self.pairs):
             forms[c, i, i] = forms[c, j, j] = diagonal
             forms[c, i, j] = forms[c, j, i] = cross / 2
         return forms
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` random inputs ``(n, n_inputs)`` and their targets ``(n, pairs)``."""
         x = (torch.rand(n, self.n_inputs, generator=generator) < self.p_on).float()
         return x, quadratic_form(self.target_forms(), x)
@@ -72,8 +83,10 @@ class BooleanPairs:
 
 @dataclass(frozen=True)
 class Negation:
-    """Negation × sentiment: output 0 ("not good") counts (negation, positive word) pairs,
-    output 1 ("not bad") (negation, negative word) pairs; other features are distractors."""
+    """Negation × sentiment: output 0 ("not good") counts (negation, positive word)
+    pairs,
+    output 1 ("not bad") (negation, negative word) pairs; other features are
+    distractors."""
 
     n_negation: int = 3
     """Negation features ("not", "never", …)."""
@@ -89,7 +102,9 @@ class Negation:
     def __post_init__(self) -> None:
         for name in ("n_negation", "n_positive", "n_negative", "n_other"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{name} must be a positive integer, got {getattr(self, name)!r}"
+                )
         _check_probability(self.p_on)
 
     @property
@@ -108,7 +123,8 @@ class Negation:
         return masks
 
     def target_forms(self) -> torch.Tensor:
-        """``(2, n, n)``: ``(Σ negation)(Σ positive)`` and ``(Σ negation)(Σ negative)``."""
+        """``(2, n, n)``: ``(Σ negation)(Σ positive)`` and ``(Σ negation)(Σ
+        negative)``."""
         fam = self.families()
         forms = torch.zeros(2, self.n_inputs, self.n_inputs)
         for c, sentiment in enumerate(["positive", "negative"]):
@@ -116,7 +132,9 @@ class Negation:
             forms[c] = block + block.T
         return forms
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` random inputs ``(n, n_inputs)`` and their targets ``(n, 2)``."""
         x = (torch.rand(n, self.n_inputs, generator=generator) < self.p_on).float()
         return x, quadratic_form(self.target_forms(), x)
@@ -150,10 +168,20 @@ def fit(
         torch.set_num_threads(threads)
 
 
-def _fit(task: Task, d_hidden: int, steps: int, batch_size: int, lr: float, weight_decay: float, seed: int):
+def _fit(
+    task: Task,
+    d_hidden: int,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    seed: int,
+):
     torch.manual_seed(seed)
     n_outputs = task.target_forms().shape[0]
-    model = BilinearMLP(ModelConfig(d_input=task.n_inputs, d_hidden=d_hidden, n_classes=n_outputs))
+    model = BilinearMLP(
+        ModelConfig(d_input=task.n_inputs, d_hidden=d_hidden, n_classes=n_outputs)
+    )
     generator = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
@@ -171,7 +199,8 @@ def _fit(task: Task, d_hidden: int, steps: int, batch_size: int, lr: float, weig
 
 
 def learned_forms(model: BilinearMLP) -> torch.Tensor:
-    """The model's forms over its inputs, ``W_eᵀ Q_c W_e``: ``(outputs, n, n)``, a property
+    """The model's forms over its inputs, ``W_eᵀ Q_c W_e``: ``(outputs, n, n)``, a
+    property
     of the function it computes (not of its hidden basis)."""
     return model_input_forms(model)
 

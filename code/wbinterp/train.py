@@ -52,20 +52,30 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, ModelConfig):
-            raise TypeError(f"model must be a ModelConfig, got {type(self.model).__name__}")
+            raise TypeError(
+                f"model must be a ModelConfig, got {type(self.model).__name__}"
+            )
         if self.dataset not in get_args(data_mod.DatasetName):
             raise ValueError(
                 f"unknown dataset {self.dataset!r}; choose one of {get_args(data_mod.DatasetName)}"
             )
         if self.schedule not in get_args(Schedule):
-            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {get_args(Schedule)}")
+            raise ValueError(
+                f"unknown schedule {self.schedule!r}; choose one of {get_args(Schedule)}"
+            )
         for name in ("epochs", "seed"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 0):
-                raise ValueError(f"{name} must be a non-negative integer, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{name} must be a non-negative integer, got {getattr(self, name)!r}"
+                )
         if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+            raise ValueError(
+                f"batch_size must be a positive integer, got {self.batch_size!r}"
+            )
         if not (isinstance(self.max_shift, int) and 0 <= self.max_shift < 14):
-            raise ValueError(f"max_shift must be an integer from 0 to 13 pixels, got {self.max_shift!r}")
+            raise ValueError(
+                f"max_shift must be an integer from 0 to 13 pixels, got {self.max_shift!r}"
+            )
         if not (self.lr > 0 and self.weight_decay >= 0 and self.input_noise >= 0):
             raise ValueError(
                 f"need lr > 0, weight_decay >= 0 and input_noise >= 0, got "
@@ -74,7 +84,8 @@ class TrainConfig:
 
     @property
     def kind(self) -> str:
-        """What is trained: the model's kind (``"bilinear"``, ``"relu"`` or ``"deep"``)."""
+        """What is trained: the model's kind (``"bilinear"``, ``"relu"`` or
+        ``"deep"``)."""
         return self.model.kind
 
     def to_dict(self) -> dict:
@@ -87,7 +98,11 @@ class TrainConfig:
 
     def with_(self, **changes) -> TrainConfig:
         """A copy with some fields changed; model fields may be given by name too."""
-        model_fields = {k: changes.pop(k) for k in list(changes) if k in ModelConfig.__dataclass_fields__}
+        model_fields = {
+            k: changes.pop(k)
+            for k in list(changes)
+            if k in ModelConfig.__dataclass_fields__
+        }
         return replace(self, model=replace(self.model, **model_fields), **changes)
 
 
@@ -112,7 +127,9 @@ def default_device() -> torch.device:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, split: data_mod.Split, batch_size: int = 10_000) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, split: data_mod.Split, batch_size: int = 10_000
+) -> dict[str, float]:
     """Accuracy and mean cross-entropy of ``model`` on ``split`` (no side effects)."""
     was_training = model.training
     model.eval()
@@ -128,7 +145,9 @@ def evaluate(model: nn.Module, split: data_mod.Split, batch_size: int = 10_000) 
     return {"accuracy": correct / len(split), "loss": loss / len(split)}
 
 
-def shift(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+def shift(
+    images: torch.Tensor, max_shift: int, generator: torch.Generator
+) -> torch.Tensor:
     """Translate each flattened square image ``(batch, side²)`` by its own random
     offset of at most ``max_shift`` pixels per axis, filling with zeros."""
     batch, pixels = images.shape
@@ -137,11 +156,15 @@ def shift(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> t
         raise ValueError(f"random shifts need square images, got {pixels} pixels")
     device = images.device
     padded = F.pad(images.view(batch, side, side), (max_shift,) * 4)
-    offsets = torch.randint(0, 2 * max_shift + 1, (2, batch), generator=generator, device=device)
+    offsets = torch.randint(
+        0, 2 * max_shift + 1, (2, batch), generator=generator, device=device
+    )
     grid = torch.arange(side, device=device)
     rows = (offsets[0, :, None] + grid)[:, :, None]  # (batch, side, 1)
     cols = (offsets[1, :, None] + grid)[:, None, :]  # (batch, 1, side)
-    return padded[torch.arange(batch, device=device)[:, None, None], rows, cols].reshape(batch, pixels)
+    return padded[
+        torch.arange(batch, device=device)[:, None, None], rows, cols
+    ].reshape(batch, pixels)
 
 
 class GaussianNoise:
@@ -155,7 +178,9 @@ class GaussianNoise:
 
     def __init__(self, seed: int, device: torch.device) -> None:
         self.device = device
-        self.generators = [torch.Generator(device=device).manual_seed(seed + i) for i in (1, 2)]
+        self.generators = [
+            torch.Generator(device=device).manual_seed(seed + i) for i in (1, 2)
+        ]
         self.pool = ThreadPoolExecutor(1) if device.type == "cpu" else None
 
     def __call__(self, shape: tuple[int, ...]) -> torch.Tensor:
@@ -163,7 +188,9 @@ class GaussianNoise:
         out = torch.empty(shape, device=self.device)
         half = shape[0] // 2
         first, second = out[:half], out[half:]
-        draw = lambda part, gen: torch.randn(part.shape, generator=gen, device=self.device, out=part)
+        draw = lambda part, gen: torch.randn(
+            part.shape, generator=gen, device=self.device, out=part
+        )
         if self.pool is None:
             draw(first, self.generators[0])
             draw(second, self.generators[1])
@@ -199,15 +226,23 @@ def train(
     n = len(y_train)
     steps_per_epoch = n // config.batch_size
     if steps_per_epoch == 0:
-        raise ValueError(f"batch_size {config.batch_size} exceeds the {n} training images")
+        raise ValueError(
+            f"batch_size {config.batch_size} exceeds the {n} training images"
+        )
     total_steps = steps_per_epoch * config.epochs
 
     # the fused AdamW updates every weight in one kernel instead of a dozen per tensor
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
+    )
     noise = GaussianNoise(config.seed, device)
     if config.schedule == "cosine":
         sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
+            opt,
+            lambda step: (
+                0.5
+                * (1 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
+            ),
         )
     else:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)

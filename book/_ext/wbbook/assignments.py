@@ -38,7 +38,8 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from .site import _DIRECTIVE, _closing_fence, install_cell, strip_solutions
+from .edition import DIRECTIVE, closing_fence, strip_solutions
+from .notebooks import install_cell
 
 ROOT = Path(__file__).resolve().parents[3]
 #: The seconds a submission may run before it is given up (a chapter's own work is about
@@ -79,7 +80,9 @@ def _test(call: str) -> str:
     compares what a test prints)."""
     match = _CHECK_CALL.match(call.strip())
     if match is None:
-        raise ValueError(f"a check call should fit on one line, as check.name(arguments): {call!r}")
+        raise ValueError(
+            f"a check call should fit on one line, as check.name(arguments): {call!r}"
+        )
     return f"assert check.passes(check.{match['name']}, {match['args']})"
 
 
@@ -100,9 +103,9 @@ def _code_cells(lines: list[str]) -> list[str]:
     """The sources of the ``{code-cell}`` blocks in ``lines``, their option lines dropped."""
     cells, i = [], 0
     while i < len(lines):
-        match = _DIRECTIVE.match(lines[i])
+        match = DIRECTIVE.match(lines[i])
         if match and match["name"] == "code-cell":
-            end = _closing_fence(lines, i, match["fence"])
+            end = closing_fence(lines, i, match["fence"])
             body = [line for line in lines[i + 1 : end] if not line.startswith(":")]
             cells.append("".join(body).strip("\n"))
             i = end + 1
@@ -117,25 +120,36 @@ def questions(text: str) -> list[Question]:
     found, exercises = [], {}
     i = 0
     while i < len(lines):
-        match = _DIRECTIVE.match(lines[i])
+        match = DIRECTIVE.match(lines[i])
         if match and match["name"] == "exercise":
-            end = _closing_fence(lines, i, match["fence"])
+            end = closing_fence(lines, i, match["fence"])
             label = next(
-                (line.split(":label:")[1].strip() for line in lines[i:end] if ":label:" in line), None
+                (
+                    line.split(":label:")[1].strip()
+                    for line in lines[i:end]
+                    if ":label:" in line
+                ),
+                None,
             )
             if label:
                 exercises[label] = lines[i:end]
             i = end + 1
         elif match and match["name"] == "solution-start":
             label = lines[i].split("}", 1)[1].strip()
-            start = _closing_fence(lines, i, match["fence"]) + 1
+            start = closing_fence(lines, i, match["fence"]) + 1
             k = start
-            while not ((m := _DIRECTIVE.match(lines[k])) and m["name"] == "solution-end"):
+            while not (
+                (m := DIRECTIVE.match(lines[k])) and m["name"] == "solution-end"
+            ):
                 k += 1
             starter = _starter(exercises.get(label, []))
             tests = [line for line in starter.splitlines() if line.startswith("check.")]
             if tests:
-                found.append(Question(label, starter, "\n\n".join(_code_cells(lines[start:k])), tests))
+                found.append(
+                    Question(
+                        label, starter, "\n\n".join(_code_cells(lines[start:k])), tests
+                    )
+                )
             i = k + 1
         else:
             i += 1
@@ -152,19 +166,34 @@ def master_notebook(text: str, name: str):
     out: list[str] = []
     i = 0
     while i < len(lines):
-        match = _DIRECTIVE.match(lines[i])
+        match = DIRECTIVE.match(lines[i])
         if match and match["name"] == "exercise":
             label = next(
-                (line.split(":label:")[1].strip() for line in lines[i : i + 4] if ":label:" in line), ""
+                (
+                    line.split(":label:")[1].strip()
+                    for line in lines[i : i + 4]
+                    if ":label:" in line
+                ),
+                "",
             )
             if label in graded:
-                out.append(_raw(f"# BEGIN QUESTION\nname: {label}\npoints: 1\ncheck_cell: false"))
+                out.append(
+                    _raw(
+                        f"# BEGIN QUESTION\nname: {label}\npoints: 1\ncheck_cell: false"
+                    )
+                )
             out.append(lines[i])
             i += 1
-        elif match and match["name"] == "solution-start" and lines[i].split("}", 1)[1].strip() in graded:
+        elif (
+            match
+            and match["name"] == "solution-start"
+            and lines[i].split("}", 1)[1].strip() in graded
+        ):
             question = graded[lines[i].split("}", 1)[1].strip()]
             k = i
-            while not ((m := _DIRECTIVE.match(lines[k])) and m["name"] == "solution-end"):
+            while not (
+                (m := DIRECTIVE.match(lines[k])) and m["name"] == "solution-end"
+            ):
                 k += 1
             prompt = question.starter
             out += [
@@ -179,7 +208,7 @@ def master_notebook(text: str, name: str):
                 _raw("# END TESTS"),
                 _raw("# END QUESTION"),
             ]
-            i = _closing_fence(lines, k, m["fence"]) + 1
+            i = closing_fence(lines, k, m["fence"]) + 1
         else:
             out.append(lines[i])
             i += 1
@@ -192,15 +221,21 @@ def master_notebook(text: str, name: str):
     import nbformat
 
     nb.cells.insert(0, nbformat.v4.new_raw_cell(config))
-    at = 2 if len(nb.cells) > 1 and nb.cells[1].cell_type == "markdown" else 1  # after the title
+    at = (
+        2 if len(nb.cells) > 1 and nb.cells[1].cell_type == "markdown" else 1
+    )  # after the title
     nb.cells.insert(at, nbformat.v4.new_code_cell(_install_source()))
     nb.metadata.pop("jupytext", None)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return nb
 
 
 def _install_source() -> str:
-    """The chapters' first cell (:func:`wbbook.site.install_cell`), from the book's settings."""
+    """The chapters' first cell (:func:`wbbook.notebooks.install_cell`), from the book's settings."""
     import yaml
 
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
@@ -233,7 +268,9 @@ def write(chapters: list[Path], out: Path) -> list[str]:
                 cwd=chapter.parent,
             )
         if result.returncode != 0:
-            raise RuntimeError(f"otter assign failed on {chapter}: {result.stderr.strip().splitlines()[-1:]}")
+            raise RuntimeError(
+                f"otter assign failed on {chapter}: {result.stderr.strip().splitlines()[-1:]}"
+            )
         # the assignment's name travels with the student's notebook (Jupyter keeps metadata)
         for edition in ("student", "autograder"):
             notebook = target / edition / f"{name}.ipynb"
@@ -246,7 +283,10 @@ def write(chapters: list[Path], out: Path) -> list[str]:
 
 def _autograders(assignments: Path) -> dict[str, Path]:
     """``{chapter: its autograder zip}`` under ``assignments``."""
-    return {zip_.parents[1].name: zip_ for zip_ in sorted(assignments.glob("*/autograder/*.zip"))}
+    return {
+        zip_.parents[1].name: zip_
+        for zip_ in sorted(assignments.glob("*/autograder/*.zip"))
+    }
 
 
 def _chapter_of(path: Path, known: dict[str, Path]) -> tuple[str | None, str]:
@@ -261,7 +301,10 @@ def _chapter_of(path: Path, known: dict[str, Path]) -> tuple[str | None, str]:
         return None, "an empty notebook"
     name = (nb.metadata.get(METADATA) or {}).get("assignment")
     if name is None:
-        return None, "not a notebook of make assignments (its metadata names no assignment)"
+        return (
+            None,
+            "not a notebook of make assignments (its metadata names no assignment)",
+        )
     if name not in known:
         return None, f"from chapter {name!r}, which has no assignment here"
     return name, ""
@@ -272,7 +315,12 @@ def _otter_run(args: list[str], cwd: str, limit: int) -> subprocess.CompletedPro
     seconds is stopped with the kernel it started (raises ``subprocess.TimeoutExpired``)."""
     command = [sys.executable, "-m", "otter", "run", *args]
     with subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        command,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     ) as process:
         try:
             out, err = process.communicate(timeout=limit)
@@ -283,13 +331,17 @@ def _otter_run(args: list[str], cwd: str, limit: int) -> subprocess.CompletedPro
     return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
-def grade_one(path: Path, autograder: Path, limit: int = TIME_LIMIT) -> tuple[list[dict], str]:
+def grade_one(
+    path: Path, autograder: Path, limit: int = TIME_LIMIT
+) -> tuple[list[dict], str]:
     """``otter run`` on a copy of one submission: its questions' scores, or why none."""
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / path.name
         shutil.copy(path, copy)
         try:
-            result = _otter_run(["-a", str(autograder), "-o", tmp, "--no-logo", str(copy)], tmp, limit)
+            result = _otter_run(
+                ["-a", str(autograder), "-o", tmp, "--no-logo", str(copy)], tmp, limit
+            )
         except subprocess.TimeoutExpired:
             return [], f"ran past {limit} s: not graded"
         results = Path(tmp) / "results.json"
@@ -300,28 +352,43 @@ def grade_one(path: Path, autograder: Path, limit: int = TIME_LIMIT) -> tuple[li
             return scores, ""
         # something failed: run again, stopping at the first error, to say where it was
         try:
-            again = _otter_run(["--debug", "-a", str(autograder), "-o", tmp, str(copy)], tmp, limit)
+            again = _otter_run(
+                ["--debug", "-a", str(autograder), "-o", tmp, str(copy)], tmp, limit
+            )
         except subprocess.TimeoutExpired:
             return scores, ""
     if again.returncode != 0:
-        return scores, f"a cell raised {_last_line(again.stdout + again.stderr)}; the scores count what ran"
+        return (
+            scores,
+            f"a cell raised {_last_line(again.stdout + again.stderr)}; the scores count what ran",
+        )
     return scores, ""
 
 
 def _last_line(output: str) -> str:
     """The last non-empty line of ``output``, without terminal colours."""
-    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines() if line.strip()]
+    lines = [
+        line.strip()
+        for line in re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines()
+        if line.strip()
+    ]
     return lines[-1] if lines else "no message"
 
 
 def grade(submissions: Path, assignments: Path, limit: int = TIME_LIMIT) -> Path:
     """Grade every ``*.ipynb`` (and any other file) in ``submissions``; write and return
     ``submissions/grades.csv``."""
-    known = _autograders(Path(assignments).resolve())  # otter runs in a temporary folder
+    known = _autograders(
+        Path(assignments).resolve()
+    )  # otter runs in a temporary folder
     if not known:
-        raise SystemExit(f"error: no assignments under {assignments}: run `make assignments` first")
+        raise SystemExit(
+            f"error: no assignments under {assignments}: run `make assignments` first"
+        )
     rows = []
-    for path in sorted(p for p in submissions.iterdir() if p.is_file() and p.name != GRADES):
+    for path in sorted(
+        p for p in submissions.iterdir() if p.is_file() and p.name != GRADES
+    ):
         chapter, why = _chapter_of(path, known)
         if chapter is None:
             rows.append(
@@ -387,16 +454,25 @@ def check_references(assignments: Path, limit: int = TIME_LIMIT) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m wbbook.assignments", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m wbbook.assignments", description=__doc__.splitlines()[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    w = sub.add_parser("write", help="write each chapter's student notebook and autograder")
+    w = sub.add_parser(
+        "write", help="write each chapter's student notebook and autograder"
+    )
     w.add_argument("chapters", nargs="*", type=Path)
     w.add_argument("--out", type=Path, default=ROOT / "_build" / "assignments")
-    g = sub.add_parser("grade", help="grade the notebooks in a folder into its grades.csv")
+    g = sub.add_parser(
+        "grade", help="grade the notebooks in a folder into its grades.csv"
+    )
     g.add_argument("submissions", type=Path)
     g.add_argument("--assignments", type=Path, default=ROOT / "_build" / "assignments")
     g.add_argument("--time-limit", type=int, default=TIME_LIMIT)
-    r = sub.add_parser("references", help="grade the reference solutions: every question must get full marks")
+    r = sub.add_parser(
+        "references",
+        help="grade the reference solutions: every question must get full marks",
+    )
     r.add_argument("--assignments", type=Path, default=ROOT / "_build" / "assignments")
     args = parser.parse_args(argv)
     if args.command == "references":
@@ -406,10 +482,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "write":
         chapters = args.chapters or sorted((ROOT / "book").glob("[0-9]*.md"))
         written = write(chapters, args.out)
-        print(f"assignments for {len(written)} chapters in {args.out}: {', '.join(written)}")
+        print(
+            f"assignments for {len(written)} chapters in {args.out}: {', '.join(written)}"
+        )
         return 0
     if not args.submissions.is_dir():
-        print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
+        print(
+            f"error: {args.submissions} is not a folder of submissions", file=sys.stderr
+        )
         return 2
     out = grade(args.submissions, args.assignments, args.time_limit)
     print(f"grades written to {out}")

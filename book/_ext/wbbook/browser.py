@@ -63,7 +63,9 @@ def serve(site: Path) -> Iterator[str]:
 
 def launch(playwright):
     """A headless Chromium browser (Debian's when installed)."""
-    return playwright.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_ARGS)
+    return playwright.chromium.launch(
+        executable_path=chromium(), headless=True, args=CHROMIUM_ARGS
+    )
 
 
 #: Resolves once the page is ready to be looked at: MathJax has typeset it (when the page
@@ -85,6 +87,8 @@ def open_ready(context, url: str, timeout_ms: int = 30_000):
     a page that keeps a connection open would never be idle)."""
     page = context.new_page()
     page.goto(url, wait_until="load", timeout=timeout_ms)
-    page.wait_for_function("() => document.readyState === 'complete'", timeout=timeout_ms)
+    page.wait_for_function(
+        "() => document.readyState === 'complete'", timeout=timeout_ms
+    )
     page.evaluate(READY)
     return page

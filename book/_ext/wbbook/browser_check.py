@@ -44,7 +44,8 @@ def pages(site: Path) -> list[Path]:
     return sorted(
         p
         for p in site.rglob("*.html")
-        if not any(part.startswith("_") for part in p.relative_to(site).parts) and p.name not in SKIP
+        if not any(part.startswith("_") for part in p.relative_to(site).parts)
+        and p.name not in SKIP
     )
 
 
@@ -71,7 +72,9 @@ SIDEBAR_SHOWN = """() => [...document.querySelectorAll('nav.bd-docs-nav')].some(
 
 
 #: Where ``npm ci`` at the repository's root puts axe-core's script.
-AXE_FILE = Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"
+AXE_FILE = (
+    Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"
+)
 
 
 def axe_script(path: Path = AXE_FILE) -> str:
@@ -116,7 +119,9 @@ def start_axe(page, script: str) -> None:
 
 def _selector(target, limit: int = 80) -> str:
     """A node's axe target as one short selector (iframes and shadow roots joined by " >> ")."""
-    text = " >> ".join(t if isinstance(t, str) else " ".join(map(str, t)) for t in target)
+    text = " >> ".join(
+        t if isinstance(t, str) else " ".join(map(str, t)) for t in target
+    )
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
@@ -137,9 +142,15 @@ def axe_report(results: dict) -> tuple[list[str], str]:
     failures = []
     for v in severe:
         nodes = v.get("nodes", [])
-        where = f", e.g. {_selector(nodes[0]['target'])}" if nodes and nodes[0].get("target") else ""
+        where = (
+            f", e.g. {_selector(nodes[0]['target'])}"
+            if nodes and nodes[0].get("target")
+            else ""
+        )
         help_ = f" \u2014 {v['help']}" if v.get("help") else ""
-        failures.append(f"axe {v['id']} ({v['impact']}): {_plural(len(nodes), 'node')}{where}{help_}")
+        failures.append(
+            f"axe {v['id']} ({v['impact']}): {_plural(len(nodes), 'node')}{where}{help_}"
+        )
 
     def named(group: list[dict]) -> str:
         names = ", ".join(f"{v['id']} \u00d7{len(v.get('nodes', []))}" for v in group)
@@ -151,10 +162,16 @@ def axe_report(results: dict) -> tuple[list[str], str]:
 
 def _watch(context, base: str, problems: list[str]) -> None:
     """Record the context's JavaScript errors, console errors and broken requests in ``problems``."""
-    context.on("weberror", lambda err: problems.append(f"JavaScript error: {err.error}"))
+    context.on(
+        "weberror", lambda err: problems.append(f"JavaScript error: {err.error}")
+    )
     context.on(
         "console",
-        lambda msg: problems.append(f"console error: {msg.text}") if msg.type == "error" else None,
+        lambda msg: (
+            problems.append(f"console error: {msg.text}")
+            if msg.type == "error"
+            else None
+        ),
     )
     # a request the browser itself abandoned (a redirect moved on) is not a broken file
     context.on(
@@ -202,14 +219,20 @@ class PageCheck:
                     f"unrendered maths: {state['math']} math nodes, {state['rendered']} rendered"
                 )
             if state["rawTables"]:
-                self.problems.append(f"{state['rawTables']} Markdown tables shown as text, not rendered")
+                self.problems.append(
+                    f"{state['rawTables']} Markdown tables shown as text, not rendered"
+                )
             if state["unlinked"]:
-                self.problems.append(f"{state['unlinked']} figures are not links to their full-size image")
+                self.problems.append(
+                    f"{state['unlinked']} figures are not links to their full-size image"
+                )
             if state["mathErrors"]:
                 self.problems.append(f"{state['mathErrors']} MathJax errors")
             if screenshot is not None:
                 self.page.screenshot(path=str(screenshot), full_page=True)
-            if axe is not None:  # after the screenshot: axe scrolls the page as it works
+            if (
+                axe is not None
+            ):  # after the screenshot: axe scrolls the page as it works
                 start_axe(self.page, axe)
         except BaseException:
             self.context.close()
@@ -225,7 +248,9 @@ class PageCheck:
         return self.problems, self.state
 
 
-def check_phone_menu(browser, base: str, rel: str, timeout_ms: int = 30_000, axe: str | None = None):
+def check_phone_menu(
+    browser, base: str, rel: str, timeout_ms: int = 30_000, axe: str | None = None
+):
     """On a 390 × 844 viewport, the visible menu button must open the chapter list; then,
     given axe-core's script, the page with its menu open must pass axe.
 
@@ -234,8 +259,12 @@ def check_phone_menu(browser, base: str, rel: str, timeout_ms: int = 30_000, axe
     try:
         page = open_ready(context, f"{base}/{rel}", timeout_ms)
         if page.evaluate(SIDEBAR_SHOWN):
-            return ["phone: the chapter list is shown before the menu button is pressed"], None
-        buttons = page.locator("button.primary-toggle:visible, label.sidebar-toggle.primary-toggle:visible")
+            return [
+                "phone: the chapter list is shown before the menu button is pressed"
+            ], None
+        buttons = page.locator(
+            "button.primary-toggle:visible, label.sidebar-toggle.primary-toggle:visible"
+        )
         if buttons.count() == 0:
             return ["phone: no visible menu button"], None
         buttons.first.click()
@@ -259,7 +288,9 @@ SOLUTION_OPEN = """() => {
 }"""
 
 
-def check_solution_title(browser, base: str, rel: str, timeout_ms: int = 30_000) -> list[str]:
+def check_solution_title(
+    browser, base: str, rel: str, timeout_ms: int = 30_000
+) -> list[str]:
     """Clicking a folded solution's title (mostly a link to its exercise) must open it."""
     context = browser.new_context(viewport=DESKTOP)
     try:
@@ -287,7 +318,9 @@ WIDE_MATHS = """() => [...document.querySelectorAll('mjx-container[display="true
 }).filter(([width, column]) => width > column + 1)"""
 
 
-def check_phone_maths(browser, base: str, rels: list[str], timeout_ms: int = 30_000) -> list[str]:
+def check_phone_maths(
+    browser, base: str, rels: list[str], timeout_ms: int = 30_000
+) -> list[str]:
     """On a 390 × 844 viewport, every display equation must fit the text column."""
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     problems = []
@@ -329,8 +362,15 @@ def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> lis
             # two pages at a time: axe-core audits one while the next one loads
             for path in pages(site):
                 rel = path.relative_to(site).as_posix()
-                shot = screenshots / (rel.replace("/", "_")[:-5] + ".png") if screenshots else None
-                done, pending = pending, (rel, PageCheck(browser, base, rel, shot, timeout_ms, axe))
+                shot = (
+                    screenshots / (rel.replace("/", "_")[:-5] + ".png")
+                    if screenshots
+                    else None
+                )
+                done, pending = (
+                    pending,
+                    (rel, PageCheck(browser, base, rel, shot, timeout_ms, axe)),
+                )
                 if done is not None:
                     report(*done)
             done, pending = pending, None
@@ -344,7 +384,11 @@ def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> lis
                 flush=True,
             )
             failures += [f"{first}: {p}" for p in phone]
-            with_maths = [p.relative_to(site).as_posix() for p in pages(site) if "math" in p.read_text()]
+            with_maths = [
+                p.relative_to(site).as_posix()
+                for p in pages(site)
+                if "math" in p.read_text()
+            ]
             wide = check_phone_maths(browser, base, with_maths, timeout_ms)
             print(
                 f"{'ok' if not wide else 'FAIL':4s} {len(with_maths)} pages on a phone: every display "
@@ -352,7 +396,9 @@ def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> lis
                 flush=True,
             )
             failures += wide
-            explorers = [p for p in pages(site) if 'class="wbbook-explorer"' in p.read_text()]
+            explorers = [
+                p for p in pages(site) if 'class="wbbook-explorer"' in p.read_text()
+            ]
             if not explorers:
                 failures.append("site: no page has the explorer")
             for path in explorers:
@@ -371,7 +417,9 @@ def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> lis
                     flush=True,
                 )
                 failures += [f"{rel}: {p}" for p in problems]
-            with_solutions = [p for p in pages(site) if 'class="solution dropdown' in p.read_text()]
+            with_solutions = [
+                p for p in pages(site) if 'class="solution dropdown' in p.read_text()
+            ]
             if with_solutions:
                 rel = with_solutions[0].relative_to(site).as_posix()
                 solution = check_solution_title(browser, base, rel, timeout_ms)
@@ -395,13 +443,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--screenshots", type=Path, default=Path("_build/screenshots"))
     args = parser.parse_args(argv)
     if not (args.site / "index.html").is_file():
-        print(f"error: no built site at {args.site} (run `make book` first)", file=sys.stderr)
+        print(
+            f"error: no built site at {args.site} (run `make book` first)",
+            file=sys.stderr,
+        )
         return 2
     failures = check(args.site, args.screenshots)
     for failure in failures:
         print(f"  {failure}")
     failed = {f.split(":")[0] for f in failures}
-    print(f"browser check: {len(pages(args.site)) - len(failed)} pages passed, {len(failed)} failed")
+    print(
+        f"browser check: {len(pages(args.site)) - len(failed)} pages passed, {len(failed)} failed"
+    )
     return 1 if failures else 0
 
 

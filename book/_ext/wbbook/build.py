@@ -44,8 +44,12 @@ import yaml
 #: The science library whose source the executed outputs depend on.
 PACKAGE = "wbinterp"
 #: What `python -m wbbook.build --NAME` builds: its output folder (jupyter-book's
-#: ``--path-output``) and its Sphinx builder (the site's editions are ``wbbook.site.EDITIONS``).
-BUILDS = {"book": ("", "html"), "student": ("student", "html"), "pdf": ("pdf", "singlehtml")}
+#: ``--path-output``) and its Sphinx builder (the site's editions are ``wbbook.edition.EDITIONS``).
+BUILDS = {
+    "book": ("", "html"),
+    "student": ("student", "html"),
+    "pdf": ("pdf", "singlehtml"),
+}
 EXECUTION_CACHE = Path("_build") / ".jupyter_cache"
 #: The smallest text a figure may show at the column's width, in points.
 MIN_TEXT_POINTS = 9.0
@@ -61,7 +65,9 @@ def package_fingerprint() -> str:
 
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or spec.origin is None:
-        raise SystemExit(f"wbbook.build: the package {PACKAGE!r} is not installed (pip install -e ./code)")
+        raise SystemExit(
+            f"wbbook.build: the package {PACKAGE!r} is not installed (pip install -e ./code)"
+        )
     from wbinterp.hashing import sha256_tree
 
     return sha256_tree(Path(spec.origin).parent)
@@ -72,7 +78,9 @@ def site_fingerprint_of(package: str) -> str:
     from wbinterp.hashing import sha256_text, sha256_tree
 
     here = Path(__file__).parent
-    return sha256_text(package + sha256_tree(here) + sha256_tree(here / "static", "*.*"))
+    return sha256_text(
+        package + sha256_tree(here) + sha256_tree(here / "static", "*.*")
+    )
 
 
 def changed_since(stamp: Path, fingerprint: str) -> bool:
@@ -104,7 +112,9 @@ def edition_config(root: Path, edition: str, out: Path) -> Path:
     config.setdefault("execute", {})["cache"] = str((root / EXECUTION_CACHE).resolve())
     if edition == "student":
         # sphinx-exercise's own setting; wbbook.site does the hiding (see its docstring)
-        config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
+        config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = (
+            True
+        )
     path = out / "_config.yml"
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -114,10 +124,21 @@ def edition_config(root: Path, edition: str, out: Path) -> Path:
 def command(root: Path, edition: str, flags: list[str], fresh: bool) -> list[str]:
     """The ``jupyter-book build`` command line of ``edition``."""
     folder, builder = BUILDS[edition]
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(root), "--builder", builder]
+    cmd = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(root),
+        "--builder",
+        builder,
+    ]
     if folder:
         out = root / "_build" / folder
-        cmd += ["--path-output", str(out), "--config", str(edition_config(root, edition, out / "_build"))]
+        cmd += [
+            "--path-output",
+            str(out),
+            "--config",
+            str(edition_config(root, edition, out / "_build")),
+        ]
     if fresh and "--all" not in flags:
         cmd.append("--all")
     return cmd + flags
@@ -137,7 +158,7 @@ def solutions_left(site: Path) -> list[str]:
     exercises with solutions there."""
     import re
 
-    from .site import STUDENT_NOTE
+    from .edition import STUDENT_NOTE
 
     note = STUDENT_NOTE.strip("*")
     # a solution is a div admonition; the student note that replaces it is a paragraph
@@ -146,7 +167,9 @@ def solutions_left(site: Path) -> list[str]:
     for page in sorted(Path(site).rglob("*.html")):
         if solution.search(page.read_text(errors="replace")):
             left.append(page.relative_to(site).as_posix())
-    if not any(note in p.read_text(errors="replace") for p in Path(site).rglob("*.html")):
+    if not any(
+        note in p.read_text(errors="replace") for p in Path(site).rglob("*.html")
+    ):
         left.append("(no page carries the student note)")
     return left
 
@@ -163,7 +186,9 @@ def single_page(site: Path, toc: Path) -> Path:
     return page
 
 
-def print_pdf(site: Path, pdf: Path, page: str = "index.html", timeout_ms: int = 120_000) -> Path:
+def print_pdf(
+    site: Path, pdf: Path, page: str = "index.html", timeout_ms: int = 120_000
+) -> Path:
     """Print ``site/page`` to ``pdf`` in headless Chromium, once MathJax has typeset it."""
     from playwright.sync_api import sync_playwright
 
@@ -179,7 +204,12 @@ def print_pdf(site: Path, pdf: Path, page: str = "index.html", timeout_ms: int =
                 path=str(pdf),
                 format="A4",
                 print_background=True,
-                margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"},
+                margin={
+                    "top": "15mm",
+                    "bottom": "15mm",
+                    "left": "12mm",
+                    "right": "12mm",
+                },
             )
         finally:
             browser.close()
@@ -197,7 +227,9 @@ def figure_text_sizes(site: Path) -> dict[tuple[str, str], float]:
 
     sizes = {}
     for page in sorted(site.rglob("*.html")):
-        for src in re.findall(r'<img[^>]+src="([^"]+\.png)"', page.read_text(encoding="utf-8")):
+        for src in re.findall(
+            r'<img[^>]+src="([^"]+\.png)"', page.read_text(encoding="utf-8")
+        ):
             image = (page.parent / src).resolve()
             if not image.is_file():
                 continue
@@ -208,7 +240,9 @@ def figure_text_sizes(site: Path) -> dict[tuple[str, str], float]:
     return sizes
 
 
-def long_output_lines(execute_dir: Path, limit: int = MAX_OUTPUT_CHARS) -> list[tuple[str, int, str]]:
+def long_output_lines(
+    execute_dir: Path, limit: int = MAX_OUTPUT_CHARS
+) -> list[tuple[str, int, str]]:
     """``(notebook, length, line)`` for each line of visible printed output (standard
     output and results, not standard error, which the pages leave out) longer than
     ``limit`` in the executed notebooks under ``execute_dir``."""
@@ -226,7 +260,11 @@ def long_output_lines(execute_dir: Path, limit: int = MAX_OUTPUT_CHARS) -> list[
                     text = output.text if output.name == "stdout" else ""
                 else:
                     text = output.get("data", {}).get("text/plain", "")
-                found += [(path.stem, len(line), line) for line in text.splitlines() if len(line) > limit]
+                found += [
+                    (path.stem, len(line), line)
+                    for line in text.splitlines()
+                    if len(line) > limit
+                ]
     return found
 
 
@@ -243,7 +281,9 @@ def figures_without_image(execute_dir: Path) -> list[str]:
             data = output.get("data", {})
             text = data.get("text/plain", "")
             text = "".join(text) if isinstance(text, list) else text
-            if text.startswith("<Figure size") and not any(m.startswith("image/") for m in data):
+            if text.startswith("<Figure size") and not any(
+                m.startswith("image/") for m in data
+            ):
                 blank.append(f"{page}/{key}")
     return blank
 
@@ -271,7 +311,9 @@ def glued_values(execute_dir: Path) -> dict[str, str]:
 
 def glue_differences(first: dict[str, str], second: dict[str, str]) -> list[str]:
     """Keys whose glued text differs between two builds, or that only one build has."""
-    return sorted(k for k in first.keys() | second.keys() if first.get(k) != second.get(k))
+    return sorted(
+        k for k in first.keys() | second.keys() if first.get(k) != second.get(k)
+    )
 
 
 def site_models_url(config_file: Path) -> str | None:
@@ -280,7 +322,9 @@ def site_models_url(config_file: Path) -> str | None:
     the book passes this address in."""
     if not config_file.is_file():
         return None
-    baseurl = ((yaml.safe_load(config_file.read_text()) or {}).get("html") or {}).get("baseurl")
+    baseurl = ((yaml.safe_load(config_file.read_text()) or {}).get("html") or {}).get(
+        "baseurl"
+    )
     return f"{baseurl.rstrip('/')}/models/" if baseurl else None
 
 
@@ -301,7 +345,10 @@ def fetch_published_models(url: str | None) -> int:
         return 0
     for line in refused:
         print(f"wbbook.build: not fetched, will be trained: {line}", file=sys.stderr)
-    print(f"wbbook.build: fetched {fetched} published models into {store.store_dir()}", flush=True)
+    print(
+        f"wbbook.build: fetched {fetched} published models into {store.store_dir()}",
+        flush=True,
+    )
     return fetched
 
 
@@ -309,9 +356,15 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     editions = [e for e in BUILDS if f"--{e}" in args]
     from_published = "--from-published" in args
-    flags = [a for a in args if a.removeprefix("--") not in BUILDS and a != "--from-published"]
+    flags = [
+        a
+        for a in args
+        if a.removeprefix("--") not in BUILDS and a != "--from-published"
+    ]
     if len(editions) > 1:
-        print("wbbook.build: choose one of --book, --student and --pdf", file=sys.stderr)
+        print(
+            "wbbook.build: choose one of --book, --student and --pdf", file=sys.stderr
+        )
         return 2
     edition = editions[0] if editions else "book"
     root = Path.cwd()
@@ -321,7 +374,10 @@ def main(argv: list[str] | None = None) -> int:
         fetch_published_models(models_url() or site_models_url(root / "_config.yml"))
     fingerprint = package_fingerprint()
     if refresh_execution_cache(root / EXECUTION_CACHE, fingerprint):
-        print(f"{PACKAGE} changed since the chapters were executed: every chapter will re-run", flush=True)
+        print(
+            f"{PACKAGE} changed since the chapters were executed: every chapter will re-run",
+            flush=True,
+        )
     folder, builder = BUILDS[edition]
     out = root / "_build" / folder / "_build" if folder else root / "_build"
     stamp = out / f".{builder}.package"
@@ -334,7 +390,9 @@ def main(argv: list[str] | None = None) -> int:
         command(root, edition, flags, fresh=changed_since(stamp, site_fingerprint)),
         env={**os.environ, URL_ENV: ""},
     )
-    if status == 0:  # Sphinx's saved environment now matches the package and the machinery
+    if (
+        status == 0
+    ):  # Sphinx's saved environment now matches the package and the machinery
         record(stamp, site_fingerprint)
     if status == 0 and edition != "pdf":
         sizes = figure_text_sizes(out / builder)
@@ -354,7 +412,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         left = solutions_left(out / builder) if edition == "student" else []
         for page in left:
-            print(f"wbbook.build: the student edition still shows a solution: {page}", file=sys.stderr)
+            print(
+                f"wbbook.build: the student edition still shows a solution: {page}",
+                file=sys.stderr,
+            )
         blank = figures_without_image(out / "jupyter_execute")
         for key in blank:
             print(
@@ -375,7 +436,9 @@ def main(argv: list[str] | None = None) -> int:
         whole = single_page(site, root / "_toc.yml")
         pdf = print_pdf(site, root / "_build" / "pdf" / "book.pdf", page=whole.name)
         pages = pdf_page_count(pdf)
-        print(f"wbbook.build: wrote {pdf.relative_to(root)} ({pages} pages)", flush=True)
+        print(
+            f"wbbook.build: wrote {pdf.relative_to(root)} ({pages} pages)", flush=True
+        )
         if pages < MIN_PDF_PAGES:
             print(
                 f"wbbook.build: {pdf.relative_to(root)} has {pages} pages, fewer than "

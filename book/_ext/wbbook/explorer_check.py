@@ -67,7 +67,12 @@ def rerendered(n: int = 3):
 
     canvases, expected = [], []
     for x in data.load("mnist").test.images[:n]:
-        big = F.interpolate(x.reshape(1, 1, 28, 28), scale_factor=5, mode="bilinear", align_corners=False)
+        big = F.interpolate(
+            x.reshape(1, 1, 28, 28),
+            scale_factor=5,
+            mode="bilinear",
+            align_corners=False,
+        )
         canvas = torch.zeros(200, 240)
         canvas[30:170, 70:210] = big[0, 0].clamp(0, 1)
         canvases.append(canvas)
@@ -97,10 +102,15 @@ def _stroke_touch(page, context) -> None:
     box = page.locator(".wbbook-explorer-canvas").bounding_box()
     cdp = context.new_cdp_session(page)
     x, y = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.2
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    cdp.send(
+        "Input.dispatchTouchEvent",
+        {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]},
+    )
     for step in range(1, 11):
         point = {"x": x, "y": y + step * 0.06 * box["height"]}
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+        cdp.send(
+            "Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]}
+        )
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
@@ -123,10 +133,17 @@ def _answers_a_stroke(page) -> list[str]:
         f"async () => {{ await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); "
         f"return {API}.drawn(); }}"
     )
-    gray = torch.tensor(drawn["gray"], dtype=torch.float64).reshape(drawn["height"], drawn["width"])
+    gray = torch.tensor(drawn["gray"], dtype=torch.float64).reshape(
+        drawn["height"], drawn["width"]
+    )
     want = drawing.to_mnist(gray)
-    if drawn["input"] is None or (torch.tensor(drawn["input"]) - want).abs().max() > 1e-5:
-        problems.append("the models' input differs from wbinterp.drawing.to_mnist of the canvas")
+    if (
+        drawn["input"] is None
+        or (torch.tensor(drawn["input"]) - want).abs().max() > 1e-5
+    ):
+        problems.append(
+            "the models' input differs from wbinterp.drawing.to_mnist of the canvas"
+        )
     return problems
 
 
@@ -142,24 +159,37 @@ def _audit(page, axe: str | None, where: str) -> tuple[list[str], str]:
     return [f"{where}: {f}" for f in failures], summary
 
 
-def check_live(browser, base: str, rel: str, axe: str | None = None, timeout_ms: int = 60_000):
+def check_live(
+    browser, base: str, rel: str, axe: str | None = None, timeout_ms: int = 60_000
+):
     """The live explorer on a desktop and on a phone: problems and a summary line."""
     problems: list[str] = []
     context = browser.new_context(viewport=DESKTOP)
     try:
         page = open_ready(context, f"{base}/{rel}", timeout_ms)
-        api = page.evaluate(f"async () => {{ const a = await {API}.ready; return a && {{error: a.error}}; }}")
+        api = page.evaluate(
+            f"async () => {{ const a = await {API}.ready; return a && {{error: a.error}}; }}"
+        )
         if api is None or api.get("error"):
-            return [f"the explorer did not load its models: {api and api.get('error')}"], ""
+            return [
+                f"the explorer did not load its models: {api and api.get('error')}"
+            ], ""
         n = page.evaluate(f"() => {API}.images")
         if n < N_IMAGES:
-            problems.append(f"the explorer lists {n} test images, fewer than {N_IMAGES}")
+            problems.append(
+                f"the explorer lists {n} test images, fewer than {N_IMAGES}"
+            )
         indices = page.evaluate(
-            f"(n) => Array.from({{length: n}}, (_, i) => {API}.index(i))", min(n, N_IMAGES)
+            f"(n) => Array.from({{length: n}}, (_, i) => {API}.index(i))",
+            min(n, N_IMAGES),
         )
         x, want = reference(indices)
-        got = page.evaluate(f"(images) => images.map(p => {API}.logits(p))", [row.tolist() for row in x])
-        errors = {name: _relative_error([g[name] for g in got], want[name]) for name in want}
+        got = page.evaluate(
+            f"(images) => images.map(p => {API}.logits(p))", [row.tolist() for row in x]
+        )
+        errors = {
+            name: _relative_error([g[name] for g in got], want[name]) for name in want
+        }
         for name, error in errors.items():
             if error > TOLERANCE:
                 problems.append(
@@ -170,23 +200,33 @@ def check_live(browser, base: str, rel: str, axe: str | None = None, timeout_ms:
         for canvas, field in zip(canvases, expected):
             h, w = canvas.shape
             made = page.evaluate(
-                f"([g, w, h]) => {API}.preprocess(g, w, h)", [canvas.flatten().tolist(), w, h]
+                f"([g, w, h]) => {API}.preprocess(g, w, h)",
+                [canvas.flatten().tolist(), w, h],
             )
             worst = max(worst, max(abs(a - b) for a, b in zip(made, field.tolist())))
         if worst > 1e-5:
-            problems.append(f"the page's preprocessing differs from wbinterp.drawing.to_mnist by {worst:.1e}")
+            problems.append(
+                f"the page's preprocessing differs from wbinterp.drawing.to_mnist by {worst:.1e}"
+            )
         times = [page.evaluate(f"(p) => {API}.show(p)", row.tolist()) for row in x[:20]]
         median_ms = statistics.median(times)
         if median_ms > BUDGET_MS:
-            problems.append(f"a full update takes {median_ms:.0f} ms, over {BUDGET_MS:.0f} ms")
+            problems.append(
+                f"a full update takes {median_ms:.0f} ms, over {BUDGET_MS:.0f} ms"
+            )
         line = page.locator(".wbbook-explorer-line").first
         before = line.inner_text()
         slider = page.locator(".wbbook-explorer-view input[type=range]").first
         slider.fill(slider.get_attribute("max"))
         if line.inner_text() == before:
-            problems.append("moving the eigenvector slider does not change what the page says")
+            problems.append(
+                "moving the eigenvector slider does not change what the page says"
+            )
         page.locator(".wbbook-explorer-clear").click()
-        if "Draw a digit" not in page.locator(".wbbook-explorer-verdict").first.inner_text():
+        if (
+            "Draw a digit"
+            not in page.locator(".wbbook-explorer-verdict").first.inner_text()
+        ):
             problems.append("an empty canvas does not ask for a digit")
         _stroke_mouse(page)
         problems += [f"mouse: {p}" for p in _answers_a_stroke(page)]
@@ -195,7 +235,9 @@ def check_live(browser, base: str, rel: str, axe: str | None = None, timeout_ms:
     finally:
         context.close()
     # a phone in dark mode: a stroke of a finger, and axe on what it shows
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, color_scheme="dark")
+    context = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, color_scheme="dark"
+    )
     try:
         page = open_ready(context, f"{base}/{rel}", timeout_ms)
         page.locator(".wbbook-explorer-canvas").scroll_into_view_if_needed()
@@ -226,8 +268,13 @@ def check_fallback(browser, base: str, rel: str, timeout_ms: int = 30_000) -> li
         context.route("**/transcoder-*.safetensors.gz", corrupt)
         page = open_ready(context, f"{base}/{rel}", timeout_ms)
         status = page.locator(".wbbook-explorer-status").inner_text()
-        if "SHA-256" not in status or page.locator(".wbbook-explorer[data-mode='precomputed']").count() != 1:
-            return [f"a corrupted weight file is not reported, or no fallback is shown: {status!r}"]
+        if (
+            "SHA-256" not in status
+            or page.locator(".wbbook-explorer[data-mode='precomputed']").count() != 1
+        ):
+            return [
+                f"a corrupted weight file is not reported, or no fallback is shown: {status!r}"
+            ]
         verdicts = page.locator(".wbbook-explorer-verdict")
         if verdicts.count() == 0 or page.locator(".wbbook-explorer-row").count() == 0:
             return ["the fallback shows no verdict or no logits"]
@@ -241,7 +288,9 @@ def check_fallback(browser, base: str, rel: str, timeout_ms: int = 30_000) -> li
         select = page.locator(".wbbook-explorer select")
         select.select_option(index=select.locator("option").count() - 1)
         if verdicts.first.inner_text() == at_max:
-            problems.append("fallback: choosing another image does not change the verdict")
+            problems.append(
+                "fallback: choosing another image does not change the verdict"
+            )
         return problems
     finally:
         context.close()

@@ -33,7 +33,9 @@ def _defined_and_used(source: str) -> tuple[set[str], set[str]]:
         elif isinstance(node, ast.arg):
             defined.add(node.arg)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            defined.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+            defined.update(
+                (alias.asname or alias.name).split(".")[0] for alias in node.names
+            )
     return defined, used
 
 
@@ -68,7 +70,9 @@ def code_lines(path: Path) -> tuple[int, int]:
         if cell.cell_type != "code":
             continue
         lines = [
-            line for line in cell.source.splitlines() if line.strip() and not line.lstrip().startswith("#")
+            line
+            for line in cell.source.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
         ]
         total += len(lines)
         if HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
@@ -101,20 +105,28 @@ def main(paths: list[str]) -> int:
         names = hidden_only_names(path)
         if names:
             bad += 1
-            print(f"{path}: visible code uses names only hidden cells define: {', '.join(sorted(names))}")
+            print(
+                f"{path}: visible code uses names only hidden cells define: {', '.join(sorted(names))}"
+            )
         unanswered = exercises_without_solution(path)
         if unanswered:
             bad += 1
-            print(f"{path}: exercises without a solution or sketch: {', '.join(unanswered)}")
+            print(
+                f"{path}: exercises without a solution or sketch: {', '.join(unanswered)}"
+            )
         count = len(exercise_labels(path))
         if 0 < count < MIN_EXERCISES:
             bad += 1
-            print(f"{path}: {count} exercises; a chapter with exercises needs at least {MIN_EXERCISES}")
+            print(
+                f"{path}: {count} exercises; a chapter with exercises needs at least {MIN_EXERCISES}"
+            )
     counts = [code_lines(path) for path in map(Path, paths)]
     hidden, total = sum(h for h, _ in counts), sum(t for _, t in counts)
     if total:
         share = hidden / total
-        print(f"hidden code: {hidden} of {total} lines ({share:.0%}; at most {MAX_HIDDEN_SHARE:.0%})")
+        print(
+            f"hidden code: {hidden} of {total} lines ({share:.0%}; at most {MAX_HIDDEN_SHARE:.0%})"
+        )
         bad += share > MAX_HIDDEN_SHARE
     return 1 if bad else 0
 

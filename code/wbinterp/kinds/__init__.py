@@ -1,4 +1,5 @@
-"""The registry of trained kinds: how each is built, trained, keyed, described and read back.
+"""The registry of trained kinds: how each is built, trained, keyed, described and read
+back.
 
 A *kind* is one sort of trained model (a classifier, a transcoder, an SAE). Its
 :class:`Kind` says everything the store (:mod:`wbinterp.store`) needs, which is why the
@@ -65,7 +66,9 @@ class Kind(ABC):
         """The dataset its training reads: its own, or its base model's."""
         base = self.base(config)
         if base is None:
-            raise NotImplementedError(f"{type(self).__name__} must say which dataset it reads")
+            raise NotImplementedError(
+                f"{type(self).__name__} must say which dataset it reads"
+            )
         return base.dataset
 
     def from_dict(self, d: dict) -> Any:
@@ -74,7 +77,8 @@ class Kind(ABC):
 
     @abstractmethod
     def build(self, config: Any) -> nn.Module:
-        """A freshly initialised model for ``config`` (its weights are then loaded or trained)."""
+        """A freshly initialised model for ``config`` (its weights are then loaded or
+        trained)."""
 
     @abstractmethod
     def train(self, config: Any, run: Run) -> TrainResult:
@@ -90,7 +94,12 @@ class Kind(ABC):
 
 
 #: The files that decide a sparse coder's weights besides its kind's own file.
-SPARSE_SOURCES = (models.__file__, train_mod.__file__, precision_mod.__file__, sparse.__file__)
+SPARSE_SOURCES = (
+    models.__file__,
+    train_mod.__file__,
+    precision_mod.__file__,
+    sparse.__file__,
+)
 
 
 class SparseCoderKind(Kind):
@@ -130,10 +139,13 @@ def named(name: object) -> Kind:
 
 
 def of(config: object) -> Kind:
-    """The kind of ``config`` (from its ``kind``); ``TypeError`` when it is not one's config."""
+    """The kind of ``config`` (from its ``kind``); ``TypeError`` when it is not one's
+    config."""
     kind = _KINDS.get(getattr(config, "kind", None))  # type: ignore[arg-type]
     if kind is None or not isinstance(config, kind.config_type):
-        raise TypeError(f"{type(config).__name__} is not the config of a registered kind")
+        raise TypeError(
+            f"{type(config).__name__} is not the config of a registered kind"
+        )
     return kind
 
 
@@ -154,7 +166,8 @@ def dataset(config: Any) -> data_mod.DatasetName:
 
 
 def with_nested(config: Any, nested: str, changes: dict) -> Any:
-    """``config`` with some fields changed; fields of its dataclass field ``nested`` may be
+    """``config`` with some fields changed; fields of its dataclass field ``nested`` may
+    be
     given by name too (``transcoder.with_(k=8)`` sets ``transcoder.sparse.k``)."""
     own = {f.name for f in fields(config)}
     inner = {k: changes.pop(k) for k in list(changes) if k not in own}

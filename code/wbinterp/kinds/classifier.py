@@ -1,4 +1,5 @@
-"""The classifiers (bilinear, ReLU and deep bilinear MLPs): :class:`wbinterp.train.TrainConfig`."""
+"""The classifiers (bilinear, ReLU and deep bilinear MLPs):
+:class:`wbinterp.train.TrainConfig`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from . import Kind, Run, register
 
 
 class Classifier(Kind):
-    """A classifier trained on images: :func:`wbinterp.train.train` of a ``TrainConfig``."""
+    """A classifier trained on images: :func:`wbinterp.train.train` of a
+    ``TrainConfig``."""
 
     names = ("bilinear", "relu", "deep")
     config_type = TrainConfig
@@ -28,7 +30,11 @@ class Classifier(Kind):
 
     def train(self, config: TrainConfig, run: Run) -> TrainResult:
         return train_mod.train(
-            config, run.dataset, run.device, progress=run.progress, precision=run.precision
+            config,
+            run.dataset,
+            run.device,
+            progress=run.progress,
+            precision=run.precision,
         )
 
     def stem(self, config: TrainConfig) -> str:

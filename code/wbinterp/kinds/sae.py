@@ -1,4 +1,5 @@
-"""Sparse autoencoders of a bilinear layer's outputs, on images or on unit input pairs."""
+"""Sparse autoencoders of a bilinear layer's outputs, on images or on unit input
+pairs."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ SaeSource = Literal["outputs", "pairs"]
 
 @dataclass(frozen=True)
 class SaeConfig:
-    """A sparse autoencoder on the outputs of a bilinear model's layer (before its head)."""
+    """A sparse autoencoder on the outputs of a bilinear model's layer (before its
+    head)."""
 
     base: TrainConfig
     """The bilinear model's recipe (so its key covers the model it reads)."""
@@ -33,11 +35,17 @@ class SaeConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.base, TrainConfig) or self.base.kind != "bilinear":
-            raise ValueError(f"an SAE of the layer needs a bilinear model's TrainConfig, got {self.base!r}")
+            raise ValueError(
+                f"an SAE of the layer needs a bilinear model's TrainConfig, got {self.base!r}"
+            )
         if self.source not in get_args(SaeSource):
-            raise ValueError(f"SAE source must be one of {get_args(SaeSource)}, got {self.source!r}")
+            raise ValueError(
+                f"SAE source must be one of {get_args(SaeSource)}, got {self.source!r}"
+            )
         if not isinstance(self.sparse, SparseConfig):
-            raise TypeError(f"sparse must be a SparseConfig, got {type(self.sparse).__name__}")
+            raise TypeError(
+                f"sparse must be a SparseConfig, got {type(self.sparse).__name__}"
+            )
         width = self.base.model.d_hidden
         if (self.sparse.d_in, self.sparse.d_out) != (width, width):
             raise ValueError(
@@ -45,7 +53,9 @@ class SaeConfig:
                 f"got {self.sparse.d_in} and {self.sparse.d_out}"
             )
         if self.source == "pairs" and self.n_pairs < 1:
-            raise ValueError(f"an SAE on input pairs needs n_pairs >= 1, got {self.n_pairs}")
+            raise ValueError(
+                f"an SAE on input pairs needs n_pairs >= 1, got {self.n_pairs}"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,20 +63,29 @@ class SaeConfig:
     @classmethod
     def from_dict(cls, d: dict) -> SaeConfig:
         return cls(
-            TrainConfig.from_dict(d["base"]), d["source"], SparseConfig(**d["sparse"]), d.get("n_pairs", 0)
+            TrainConfig.from_dict(d["base"]),
+            d["source"],
+            SparseConfig(**d["sparse"]),
+            d.get("n_pairs", 0),
         )
 
     def with_(self, **changes) -> SaeConfig:
-        """A copy with some fields changed; the sparse config's fields may be given by name."""
+        """A copy with some fields changed; the sparse config's fields may be given by
+        name."""
         return with_nested(self, "sparse", changes)
 
 
-def training_data(config: SaeConfig, model: models.BilinearMLP, images: torch.Tensor) -> torch.Tensor:
-    """What the SAE of ``config`` is trained on, ``(n, d)``: layer outputs, or unit pair outputs."""
+def training_data(
+    config: SaeConfig, model: models.BilinearMLP, images: torch.Tensor
+) -> torch.Tensor:
+    """What the SAE of ``config`` is trained on, ``(n, d)``: layer outputs, or unit pair
+    outputs."""
     with torch.no_grad():
         if config.source == "outputs":
             return model.bilinear(model.embed(images))
-        return pairs.pair_dataset(model.w_l, model.w_r, model.w_e, config.n_pairs, config.sparse.seed)
+        return pairs.pair_dataset(
+            model.w_l, model.w_r, model.w_e, config.n_pairs, config.sparse.seed
+        )
 
 
 class Sae(SparseCoderKind):
@@ -78,18 +97,20 @@ class Sae(SparseCoderKind):
 
     def train(self, config: SaeConfig, run: Run) -> TrainResult:
         if not isinstance(run.base, models.BilinearMLP):
-            raise TypeError(f"an SAE is trained on a BilinearMLP, not {type(run.base).__name__}")
+            raise TypeError(
+                f"an SAE is trained on a BilinearMLP, not {type(run.base).__name__}"
+            )
         inputs = training_data(config, run.base, run.dataset.train.images)
-        return sparse.train_sparse(config.sparse, inputs, inputs, run.device, precision=run.precision)
+        return sparse.train_sparse(
+            config.sparse, inputs, inputs, run.device, precision=run.precision
+        )
 
     def stem(self, config: SaeConfig) -> str:
         return f"sae-{config.source}{config.sparse.n_features}"
 
     def describe(self, config: SaeConfig) -> str:
         c = config.sparse
-        return (
-            f"{c.d_in}->{c.n_features}->{c.d_out} of a bilinear layer's {config.source}, {sparse.describe(c)}"
-        )
+        return f"{c.d_in}->{c.n_features}->{c.d_out} of a bilinear layer's {config.source}, {sparse.describe(c)}"
 
 
 register(Sae())

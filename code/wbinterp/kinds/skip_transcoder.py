@@ -1,4 +1,5 @@
-"""Skip transcoders (Paulo et al. 2025): a transcoder with an affine path beside the sparse one.
+"""Skip transcoders (Paulo et al. 2025): a transcoder with an affine path beside the
+sparse one.
 
     ŷ = W_dec f + b_dec + W_skip x,     f = σ(W_enc (x − b_pre) + b_enc),
 
@@ -38,7 +39,9 @@ class SkipTranscoderConfig:
     kind = "skip-transcoder"
 
     def __post_init__(self) -> None:
-        TranscoderConfig(self.base, self.sparse)  # the same base and widths as a transcoder's
+        TranscoderConfig(
+            self.base, self.sparse
+        )  # the same base and widths as a transcoder's
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,12 +51,14 @@ class SkipTranscoderConfig:
         return cls(TrainConfig.from_dict(d["base"]), SparseConfig(**d["sparse"]))
 
     def with_(self, **changes) -> SkipTranscoderConfig:
-        """A copy with some fields changed; the sparse config's fields may be given by name."""
+        """A copy with some fields changed; the sparse config's fields may be given by
+        name."""
         return with_nested(self, "sparse", changes)
 
 
 class SkipTranscoder(nn.Module):
-    """``ŷ = coder(x) + W_skip x``: state dict ``coder.*`` (a :class:`~wbinterp.sparse.SparseCoder`)
+    """``ŷ = coder(x) + W_skip x``: state dict ``coder.*`` (a
+    :class:`~wbinterp.sparse.SparseCoder`)
     and ``w_skip`` (d_out×d_in)."""
 
     def __init__(self, config: SparseConfig, coder: SparseCoder | None = None) -> None:
@@ -62,13 +67,15 @@ class SkipTranscoder(nn.Module):
         self.w_skip = nn.Parameter(torch.zeros(config.d_out, config.d_in))
 
     def forward(self, x: torch.Tensor) -> SparseOutput:
-        """``(batch, d_in)`` -> the prediction, features and pre-activations (as a transcoder's)."""
+        """``(batch, d_in)`` -> the prediction, features and pre-activations (as a
+        transcoder's)."""
         out = self.coder(x)
         return out._replace(output=out.output + x @ self.w_skip.T)
 
 
 def least_squares(inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """``(d_out, d_in)``: the ``W`` minimising ``Σ‖(y − ȳ) − W (x − x̄)‖²`` over the set, the
+    """``(d_out, d_in)``: the ``W`` minimising ``Σ‖(y − ȳ) − W (x − x̄)‖²`` over the
+    set, the
     smallest such ``W`` where inputs never vary (MNIST's blank border), in float64."""
     x = (inputs - inputs.mean(0)).double()
     y = (targets - targets.mean(0)).double()
@@ -76,7 +83,8 @@ def least_squares(inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 class SkipTranscoderKind(SparseCoderKind):
-    """Least squares for the skip path, then :func:`wbinterp.sparse.train_sparse` on the rest."""
+    """Least squares for the skip path, then :func:`wbinterp.sparse.train_sparse` on the
+    rest."""
 
     names = ("skip-transcoder",)
     config_type = SkipTranscoderConfig
@@ -87,18 +95,24 @@ class SkipTranscoderKind(SparseCoderKind):
 
     def train(self, config: SkipTranscoderConfig, run: Run) -> TrainResult:
         if not isinstance(run.base, models.ReLUMLP):
-            raise TypeError(f"a skip transcoder is trained on a ReLUMLP, not {type(run.base).__name__}")
+            raise TypeError(
+                f"a skip transcoder is trained on a ReLUMLP, not {type(run.base).__name__}"
+            )
         start = time.perf_counter()
         images = run.dataset.train.images
         with torch.no_grad():
             targets = run.base.hidden(images)
             w_skip = least_squares(images, targets)
             rest = targets - images @ w_skip.T
-        result = sparse.train_sparse(config.sparse, images, rest, run.device, precision=run.precision)
+        result = sparse.train_sparse(
+            config.sparse, images, rest, run.device, precision=run.precision
+        )
         model = SkipTranscoder(config.sparse, cast(SparseCoder, result.model))
         with torch.no_grad():
             model.w_skip.copy_(w_skip)
-        return TrainResult(model.eval(), result.history, time.perf_counter() - start, result.precision)
+        return TrainResult(
+            model.eval(), result.history, time.perf_counter() - start, result.precision
+        )
 
     def stem(self, config: SkipTranscoderConfig) -> str:
         return f"skip-transcoder{config.sparse.n_features}"

@@ -1,4 +1,5 @@
-"""Transcoders of a ReLU MLP's hidden layer: images in, the MLP's hidden activation out."""
+"""Transcoders of a ReLU MLP's hidden layer: images in, the MLP's hidden activation
+out."""
 
 from __future__ import annotations
 
@@ -26,9 +27,13 @@ class TranscoderConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.base, TrainConfig) or self.base.kind != "relu":
-            raise ValueError(f"a transcoder needs a ReLU MLP's TrainConfig as its base, got {self.base!r}")
+            raise ValueError(
+                f"a transcoder needs a ReLU MLP's TrainConfig as its base, got {self.base!r}"
+            )
         if not isinstance(self.sparse, SparseConfig):
-            raise TypeError(f"sparse must be a SparseConfig, got {type(self.sparse).__name__}")
+            raise TypeError(
+                f"sparse must be a SparseConfig, got {type(self.sparse).__name__}"
+            )
         widths = (self.base.model.d_input, self.base.model.d_hidden)
         if (self.sparse.d_in, self.sparse.d_out) != widths:
             raise ValueError(
@@ -44,12 +49,14 @@ class TranscoderConfig:
         return cls(TrainConfig.from_dict(d["base"]), SparseConfig(**d["sparse"]))
 
     def with_(self, **changes) -> TranscoderConfig:
-        """A copy with some fields changed; the sparse config's fields may be given by name."""
+        """A copy with some fields changed; the sparse config's fields may be given by
+        name."""
         return with_nested(self, "sparse", changes)
 
 
 class Transcoder(SparseCoderKind):
-    """:func:`wbinterp.sparse.train_sparse` from the images to the MLP's hidden activation."""
+    """:func:`wbinterp.sparse.train_sparse` from the images to the MLP's hidden
+    activation."""
 
     names = ("transcoder",)
     config_type = TranscoderConfig
@@ -57,18 +64,24 @@ class Transcoder(SparseCoderKind):
 
     def train(self, config: TranscoderConfig, run: Run) -> TrainResult:
         if not isinstance(run.base, models.ReLUMLP):
-            raise TypeError(f"a transcoder is trained on a ReLUMLP, not {type(run.base).__name__}")
+            raise TypeError(
+                f"a transcoder is trained on a ReLUMLP, not {type(run.base).__name__}"
+            )
         images = run.dataset.train.images
         with torch.no_grad():
             targets = run.base.hidden(images)
-        return sparse.train_sparse(config.sparse, images, targets, run.device, precision=run.precision)
+        return sparse.train_sparse(
+            config.sparse, images, targets, run.device, precision=run.precision
+        )
 
     def stem(self, config: TranscoderConfig) -> str:
         return f"transcoder{config.sparse.n_features}"
 
     def describe(self, config: TranscoderConfig) -> str:
         c = config.sparse
-        return f"{c.d_in}->{c.n_features}->{c.d_out} of a ReLU MLP, {sparse.describe(c)}"
+        return (
+            f"{c.d_in}->{c.n_features}->{c.d_out} of a ReLU MLP, {sparse.describe(c)}"
+        )
 
 
 register(Transcoder())
