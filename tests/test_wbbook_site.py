@@ -521,37 +521,29 @@ def test_exec_table_shows_chapter_titles_and_minutes():
     assert texts[5] == "Low-rank structure" and texts[8] == "1.5" and texts[13] == "-"
 
 
-def test_binder_env_points_the_package_at_the_repository_and_the_sites_models():
-    from wbbook import build
-
-    env = {"PATH": os.environ["PATH"]}
-    script = ". binder/env && env"
+def _binder_env(**preset: str) -> dict[str, str]:
+    """The WBINTERP_ variables after ``. binder/env``, from an environment holding only
+    PATH and ``preset``."""
+    env = {"PATH": os.environ["PATH"], **preset}
     out = subprocess.run(
-        ["bash", "-c", script],
+        ["bash", "-c", ". binder/env && env"],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
-    got = dict(
-        line.split("=", 1)
-        for line in out.stdout.splitlines()
-        if line.startswith("WBINTERP_")
-    )
-    assert got == {
+    lines = out.stdout.splitlines()
+    return dict(line.split("=", 1) for line in lines if line.startswith("WBINTERP_"))
+
+
+def test_binder_env_points_the_package_at_the_repository_and_the_sites_models():
+    from wbbook import build
+
+    assert _binder_env() == {
         "WBINTERP_DATA": str(ROOT / "data"),
         "WBINTERP_STORE": str(ROOT / "_store"),
         "WBINTERP_MODELS_URL": build.site_models_url(ROOT / "_config.yml"),
     }
     # a variable already set stays: an empty address turns downloads off
-    env["WBINTERP_MODELS_URL"] = ""
-    out = subprocess.run(
-        ["bash", "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "WBINTERP_MODELS_URL=\n" in out.stdout
+    assert _binder_env(WBINTERP_MODELS_URL="")["WBINTERP_MODELS_URL"] == ""
