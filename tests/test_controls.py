@@ -185,12 +185,27 @@ def test_same_class_cosine_is_the_median_over_the_other_starts_of_the_class():
         controls.same_class_cosine(rows, starts, classes[:3])
 
 
+def test_other_class_cosine_is_the_median_over_the_starts_of_other_classes():
+    e = torch.eye(4, dtype=torch.float64)
+    rows = torch.stack([e[0] + e[3], e[1], e[2], e[3]])  # row 0 leans to start 3
+    classes = torch.tensor([5, 5, 7, 7])
+    got = controls.other_class_cosine(rows, e, classes)
+    # row 0 against starts 2 and 3 (class 7): cos 0 and 1/√2, lower middle 0
+    assert got[0].item() == pytest.approx(0.0)
+    one = controls.other_class_cosine(rows[[0, 3]], e[[0, 3]], classes[[0, 3]])
+    assert one[0].item() == pytest.approx(1 / math.sqrt(2))
+    alone = controls.other_class_cosine(rows[:2], e[:2], classes[:2])
+    assert math.isnan(alone[0].item()) and math.isnan(alone[1].item())
+    with pytest.raises(ValueError, match="classes"):
+        controls.other_class_cosine(rows, e, classes[:3])
+
+
 def test_rescaled_write_scales_what_the_features_write_and_nothing_else():
     from wbinterp import sparse
 
     torch.manual_seed(0)
     coder = sparse.SparseCoder(
-        sparse.SparseConfig(d_in=5, d_out=4, n_features=6, activation="relu")
+        sparse.SparseCoderConfig(d_in=5, d_out=4, n_features=6, activation="relu")
     )
     with torch.no_grad():
         coder.b_dec.copy_(torch.randn(4))

@@ -21,9 +21,10 @@ guards.
 * :func:`chance_cosine`: the mean ``|cos|`` of two random directions.
 * :func:`rescaled_write`: a sparse coder whose features write ``γ`` times as much, to
   judge a coder with its shrinkage undone (:func:`wbinterp.sparse.best_rescaling`).
-* :func:`nearest_rows`, :func:`same_class_cosine`: which example each row is closest to,
-  and how close a learned row stays to the *other* starts of its class, the control of
-  "a row stays close to its own start".
+* :func:`nearest_rows`, :func:`same_class_cosine`, :func:`other_class_cosine`: which
+  example each row is closest to, and how close a learned row stays to the *other*
+  starts of its class and to the starts of other classes, the controls of "a row
+  stays close to its own start" and of "close to its class".
 """
 
 from __future__ import annotations
@@ -243,19 +244,39 @@ def same_class_cosine(
     rows: torch.Tensor, starts: torch.Tensor, classes: torch.Tensor
 ) -> torch.Tensor:
     """``(F,)``: for each learned row ``i`` of ``rows`` ``(F, d)``, the median cosine
-    with
-    the starting rows ``starts`` ``(F, d)`` of the *other* features whose start has the
-    same class (``classes`` ``(F,)``; the lower middle value for an even count, as
-    ``torch.median``); NaN where no other feature shares it.
+    with the starting rows ``starts`` ``(F, d)`` of the *other* features whose start
+    has the same class (``classes`` ``(F,)``; the lower middle value for an even
+    count, as ``torch.median``); NaN where no other feature shares it.
 
     Set beside ``cos(rows[i], starts[i])``: a row that kept only "a digit of its class"
     would be as close to those as to its own start."""
+    sims, same = _start_cosines(rows, starts, classes)
+    same.fill_diagonal_(False)
+    return sims.masked_fill(~same, math.nan).nanmedian(1).values
+
+
+def other_class_cosine(
+    rows: torch.Tensor, starts: torch.Tensor, classes: torch.Tensor
+) -> torch.Tensor:
+    """``(F,)``: as :func:`same_class_cosine`, over the starts of the features whose
+    start has *another* class; NaN where every feature shares row ``i``'s class.
+
+    The floor under :func:`same_class_cosine`: what any centred image of another
+    digit shares with the row, so the gap between the two is what the row keeps of
+    its class."""
+    sims, same = _start_cosines(rows, starts, classes)
+    return sims.masked_fill(same, math.nan).nanmedian(1).values
+
+
+def _start_cosines(
+    rows: torch.Tensor, starts: torch.Tensor, classes: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(F, F)`` cosines of each row with each start, and whether their classes
+    match."""
     check_shape("rows", rows, (None, None))
     check_shape("starts", starts, tuple(rows.shape))
     if not isinstance(classes, torch.Tensor) or classes.shape != (rows.shape[0],):
         raise ValueError(f"classes must be a tensor of shape ({rows.shape[0]},)")
     unit = torch.nn.functional.normalize(rows.double(), dim=1)
     sims = unit @ torch.nn.functional.normalize(starts.double(), dim=1).T
-    same = classes[:, None] == classes[None, :]
-    same.fill_diagonal_(False)
-    return sims.masked_fill(~same, math.nan).nanmedian(1).values
+    return sims, classes[:, None] == classes[None, :]
