@@ -132,7 +132,7 @@ def best_matmul_flops(precision: str) -> float:
 def forward_macs(config) -> int:
     """Multiply-adds of one image's forward pass (a classifier or a transcoder)."""
     if hasattr(config, "sparse"):
-        c = config.sparse
+        c = config.sparse.coder
         return c.d_in * c.n_features + c.n_features * c.d_out
     m = config.model
     if m.kind == "bilinear":

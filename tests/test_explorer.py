@@ -10,7 +10,7 @@ import torch
 
 from wbinterp import explorer
 from wbinterp.models import ModelConfig, new_model
-from wbinterp.sparse import SparseCoder, SparseConfig
+from wbinterp.sparse import SparseCoder, SparseCoderConfig
 
 
 def test_eigenvector_curves_start_at_zero_and_end_at_the_logits(float64):
@@ -29,7 +29,7 @@ def test_feature_curves_end_at_the_spliced_logits():
     torch.manual_seed(6)
     mlp = new_model(ModelConfig(kind="relu", d_hidden=8))
     coder = SparseCoder(
-        SparseConfig(d_in=784, d_out=8, n_features=12, activation="topk", k=3)
+        SparseCoderConfig(d_in=784, d_out=8, n_features=12, activation="topk", k=3)
     )
     x = torch.rand(5, 784)
     curves = explorer.feature_curves(coder, mlp, x, n_max=3)
@@ -73,7 +73,9 @@ def _models(d: int = 512, h: int = 512, features: int = 2048, k: int = 4):
     bilinear_model = new_model(ModelConfig(d_hidden=d))
     mlp = new_model(ModelConfig(kind="relu", d_hidden=h))
     coder = SparseCoder(
-        SparseConfig(d_in=784, d_out=h, n_features=features, activation="topk", k=k)
+        SparseCoderConfig(
+            d_in=784, d_out=h, n_features=features, activation="topk", k=k
+        )
     )
     with torch.no_grad():
         coder.b_dec.normal_()
@@ -165,7 +167,9 @@ def test_export_replaces_the_folder_and_refuses_what_the_page_cannot_run(tmp_pat
         _models(d=8, h=8, features=16)[:2]
         + (
             SparseCoder(
-                SparseConfig(d_in=784, d_out=8, n_features=16, activation="topk", k=2)
+                SparseCoderConfig(
+                    d_in=784, d_out=8, n_features=16, activation="topk", k=2
+                )
             ),
         ),
     )

@@ -71,7 +71,7 @@ def test_top_n_accuracy_at_full_n_is_spliced_accuracy():
     torch.manual_seed(0)
     mlp = ReLUMLP(ModelConfig(kind="relu", d_hidden=12))
     tc = sparse.SparseCoder(
-        sparse.SparseConfig(d_out=12, n_features=40, activation="topk", k=6)
+        sparse.SparseCoderConfig(d_out=12, n_features=40, activation="topk", k=6)
     )
     x, y = torch.rand(50, 784), torch.arange(50) % 10
     full = sparse.evaluate_transcoder(tc, mlp, x, y)["spliced_accuracy"]
@@ -105,7 +105,7 @@ def test_top_n_accuracy_zero_rest_and_mean_rest():
         models.ModelConfig(kind="relu", d_input=5, d_hidden=4, n_classes=3)
     )
     coder = sparse.SparseCoder(
-        sparse.SparseConfig(d_in=5, d_out=4, n_features=6, activation="relu")
+        sparse.SparseCoderConfig(d_in=5, d_out=4, n_features=6, activation="relu")
     )
     images = torch.randn(40, 5)
     acts = coder(images).activations

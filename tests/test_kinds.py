@@ -11,12 +11,12 @@ from wbinterp import kinds, presets
 from wbinterp.kinds.sae import SaeConfig
 from wbinterp.kinds.transcoder import TranscoderConfig
 from wbinterp.models import ModelConfig
-from wbinterp.sparse import SparseConfig
+from wbinterp.sparse import SparseTrainConfig
 from wbinterp.train import TrainConfig
 
 BILINEAR = TrainConfig(model=ModelConfig(d_hidden=12))
 RELU = TrainConfig(model=ModelConfig(kind="relu", d_hidden=12))
-SMALL = SparseConfig(d_in=12, d_out=12, n_features=48, k=4)
+SMALL = SparseTrainConfig().with_(d_in=12, d_out=12, n_features=48, k=4)
 
 
 def test_every_kind_name_reads_back_its_configs():
@@ -44,7 +44,7 @@ def test_unknown_kinds_and_foreign_configs_are_refused():
     with pytest.raises(KeyError, match="unknown kind None"):
         kinds.from_dict({"epochs": 3})
     with pytest.raises(
-        TypeError, match="SparseConfig is not the config of a registered kind"
+        TypeError, match="SparseTrainConfig is not the config of a registered kind"
     ):
         kinds.of(SMALL)
 
@@ -68,7 +68,7 @@ def test_a_name_is_registered_once():
 
 def test_with_sets_nested_fields_by_name():
     sae = SaeConfig(BILINEAR, "outputs", SMALL)
-    assert sae.with_(k=8).sparse.k == 8 and sae.with_(k=8).base == BILINEAR
+    assert sae.with_(k=8).sparse.coder.k == 8 and sae.with_(k=8).base == BILINEAR
     assert sae.with_(source="pairs", n_pairs=5, seed=3).sparse.seed == 3
     with pytest.raises(TypeError, match="unexpected keyword argument 'nonsense'"):
         sae.with_(nonsense=1)
@@ -93,5 +93,5 @@ def test_bad_sparse_coder_configs_are_refused_when_made():
         ValueError, match="needs d_in = 784 and d_out = 12, got 12 and 12"
     ):
         TranscoderConfig(RELU, SMALL)
-    with pytest.raises(TypeError, match="sparse must be a SparseConfig"):
+    with pytest.raises(TypeError, match="sparse must be a SparseTrainConfig"):
         TranscoderConfig(RELU, {"k": 4})  # type: ignore[arg-type]

@@ -99,7 +99,7 @@ def test_bfloat16_sparse_training_keeps_float32_weights():
     gen = torch.Generator().manual_seed(0)
     inputs = torch.randn(512, 24, generator=gen)
     targets = inputs @ torch.randn(24, 12, generator=gen)
-    config = sparse.SparseConfig(
+    config = sparse.SparseTrainConfig().with_(
         d_in=24, d_out=12, n_features=48, k=12, epochs=20, batch_size=64
     )
     half = sparse.train_sparse(config, inputs, targets, precision="bfloat16")

@@ -18,7 +18,7 @@ from wbinterp.train import TrainConfig
 RELU = TrainConfig(
     model=ModelConfig(kind="relu", d_hidden=8), epochs=1, batch_size=64, input_noise=0.0
 )
-SPARSE = sparse.SparseConfig(
+SPARSE = sparse.SparseTrainConfig().with_(
     d_in=784, d_out=8, n_features=16, k=2, epochs=1, batch_size=32, resample_every=0
 )
 

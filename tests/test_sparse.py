@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import pytest
 import torch
 
 from wbinterp import sparse
 from wbinterp.models import ModelConfig, ReLUMLP
 
-SMALL = sparse.SparseConfig(
+SMALL = sparse.SparseTrainConfig().with_(
     d_in=20,
     d_out=12,
     n_features=48,
@@ -21,7 +24,7 @@ SMALL = sparse.SparseConfig(
 
 
 def test_shapes_with_different_input_and_output_widths():
-    tc = sparse.SparseCoder(SMALL)
+    tc = sparse.SparseCoder(SMALL.coder)
     out = tc(torch.randn(7, 20))
     assert out.output.shape == (7, 12) and out.activations.shape == (7, 48)
     names = {k: tuple(v.shape) for k, v in tc.state_dict().items()}
@@ -35,7 +38,7 @@ def test_shapes_with_different_input_and_output_widths():
 
 
 def test_topk_keeps_at_most_k_non_negative_features():
-    tc = sparse.SparseCoder(SMALL)
+    tc = sparse.SparseCoder(SMALL.coder)
     with torch.no_grad():
         tc.b_enc.fill_(10.0)  # every pre-activation positive: exactly k survive
     acts = tc(torch.randn(50, 20)).activations
@@ -50,7 +53,7 @@ def test_decoder_stays_unit_norm_after_a_step():
 
 
 def test_decoder_gradient_projection_removes_the_parallel_part():
-    tc = sparse.SparseCoder(SMALL)
+    tc = sparse.SparseCoder(SMALL.coder)
     tc.w_dec.grad = torch.randn_like(tc.w_dec)
     tc.project_decoder_grad()
     torch.testing.assert_close(
@@ -93,7 +96,9 @@ def test_dead_and_dense_counting_on_hand_made_activations():
 def test_identity_like_transcoder_reproduces_the_mlp():
     torch.manual_seed(0)
     mlp = ReLUMLP(ModelConfig(kind="relu", d_hidden=16, d_input=784))
-    config = sparse.SparseConfig(d_in=784, d_out=16, n_features=16, activation="relu")
+    config = sparse.SparseCoderConfig(
+        d_in=784, d_out=16, n_features=16, activation="relu"
+    )
     tc = sparse.SparseCoder(config)
     with torch.no_grad():
         tc.w_enc.copy_(mlp.w_in)
@@ -225,3 +230,17 @@ def test_best_rescaling_undoes_a_known_shrinkage():
         written = coder(x).output - coder.b_dec
     for off in (0.9, 1.1):  # least squares: no other factor does better
         assert same < sparse.fvu(y, coder.b_dec + off * halved * written)
+
+
+def test_architecture_and_training_are_separate_configs():
+    architecture = {f.name for f in dataclasses.fields(sparse.SparseCoderConfig)}
+    training = {f.name for f in dataclasses.fields(sparse.SparseTrainConfig)}
+    assert architecture.isdisjoint(training) and "coder" in training
+    config = SMALL.with_(k=8, epochs=3)  # fields of either, by name
+    assert config.coder == SMALL.coder.with_(k=8) and config.epochs == 3
+    saved = json.loads(json.dumps(config.to_dict()))
+    assert sparse.SparseTrainConfig.from_dict(saved) == config
+    # a coder is built from its architecture alone
+    assert sparse.SparseCoder(config.coder).w_enc.shape == (48, 20)
+    with pytest.raises(TypeError, match="coder must be a SparseCoderConfig, got dict"):
+        sparse.SparseTrainConfig(coder=saved["coder"])

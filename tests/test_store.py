@@ -20,7 +20,7 @@ from wbinterp.kinds.sae import SaeConfig
 from wbinterp.kinds.skip_transcoder import SkipTranscoderConfig
 from wbinterp.kinds.transcoder import TranscoderConfig
 from wbinterp.models import ModelConfig
-from wbinterp.sparse import SparseConfig
+from wbinterp.sparse import SparseTrainConfig
 from wbinterp.train import TrainConfig
 
 from .conftest import make_raw_files
@@ -35,7 +35,7 @@ TINY = TrainConfig(
 )
 TINY_RELU = TINY.with_(kind="relu")
 TINY_DEEP = TINY.with_(kind="deep", n_layers=2, residual=True)
-TINY_SAE = SparseConfig(
+TINY_SAE = SparseTrainConfig().with_(
     d_in=8,
     d_out=8,
     n_features=16,
@@ -45,7 +45,7 @@ TINY_SAE = SparseConfig(
     batch_size=32,
     resample_every=0,
 )
-TINY_TRANSCODER = SparseConfig(
+TINY_TRANSCODER = SparseTrainConfig().with_(
     d_in=784,
     d_out=8,
     n_features=16,
@@ -345,8 +345,8 @@ def test_cli_train_then_load_gives_the_same_outputs(
     if hasattr(loaded.config, "sparse"):
         x = (
             x
-            if loaded.config.sparse.d_in == 784
-            else torch.randn(16, loaded.config.sparse.d_in)
+            if loaded.config.sparse.coder.d_in == 784
+            else torch.randn(16, loaded.config.sparse.coder.d_in)
         )
         torch.testing.assert_close(
             loaded.model(x).output, stored.model(x).output, rtol=0, atol=0

@@ -59,8 +59,12 @@ def test_a_quadratic_function_of_binary_inputs_has_one_form():
 
 def test_fit_recovers_the_and_circuit():
     task = toy.BooleanPairs("and", n_inputs=4)
-    model, losses = toy.fit(task, d_hidden=16, steps=400, batch_size=256)
+    result = toy.fit(task, d_hidden=16, steps=400, batch_size=256)
+    model, losses = result.model, result.history["loss"]
     assert losses[-1] < 1e-3 < losses[0]
+    assert result.history["step"] == [float(s) for s in range(1, 401)]
+    assert result.precision == "float32" and not model.training
+    assert not any(p.requires_grad for p in model.parameters())
     forms = toy.learned_forms(model)
     assert (forms - task.target_forms()).abs().max() < 0.05
 

@@ -40,7 +40,7 @@ import torch
 from . import toy
 from .bilinear import Spectrum, effective_rank, spectrum
 from .models import BilinearMLP, ModelConfig, ReLUMLP
-from .sparse import SparseCoder, SparseConfig
+from .sparse import SparseCoder, SparseCoderConfig
 
 PASS, FAIL = "\u2713", "\u2717"
 
@@ -374,7 +374,7 @@ def logit_account(
     torch.manual_seed(5)
     mlp = ReLUMLP(ModelConfig(kind="relu", d_hidden=12)).double()
     coder = SparseCoder(
-        SparseConfig(d_in=784, d_out=12, n_features=30, activation="topk", k=5)
+        SparseCoderConfig(d_in=784, d_out=12, n_features=30, activation="topk", k=5)
     ).double()
     x = torch.rand(784, generator=_generator(5), dtype=torch.float64)
     c = 7

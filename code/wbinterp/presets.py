@@ -11,7 +11,7 @@ from .kinds.sae import SaeConfig
 from .kinds.skip_transcoder import SkipTranscoderConfig
 from .kinds.transcoder import TranscoderConfig
 from .models import ModelConfig
-from .sparse import SparseConfig
+from .sparse import SparseCoderConfig, SparseTrainConfig
 from .train import TrainConfig
 
 Config = TrainConfig | TranscoderConfig | SaeConfig | SkipTranscoderConfig
@@ -44,14 +44,14 @@ _RELU = TrainConfig(
     weight_decay=0.1,
     input_noise=0.0,
 )
-_SAE = SparseConfig(
-    d_in=512,
-    d_out=512,
-    n_features=2048,
-    activation="topk",
+_SAE = SparseTrainConfig(
+    SparseCoderConfig(
+        d_in=512, d_out=512, n_features=2048, activation="topk", centre_inputs=True
+    ),
     epochs=2,
-    centre_inputs=True,
 )
+# A transcoder of _RELU's hidden layer: 784 -> 2048 features -> 512.
+_TOPK = SparseCoderConfig(d_in=784, d_out=512, n_features=2048, activation="topk", k=32)
 
 #: Every named recipe. ``book`` is the main bilinear model used throughout.
 PRESETS: dict[str, Config] = {
@@ -65,32 +65,28 @@ PRESETS: dict[str, Config] = {
     # in an MLP that has learned nothing (the control of chapter "Reading features").
     "relu-init": _RELU.with_(epochs=0),
     # The ground-truth task of chapter "Ground truth" (data.similarity_labels): two
-    # classes,
-    # with and without biases, a narrow layer and a short run.
+    # classes, with and without biases, a narrow layer and a short run.
     "similarity": _SIMILARITY,
     "similarity-nobias": _SIMILARITY.with_(bias=False),
-    # Two bilinear layers of width 300 (chapter "Deeper models"): the official two-layer
-    # notebook's width, weight decay 0.5 and input noise 0.33, with 10 epochs; without
-    # and
-    # with a residual stream.
+    # Two bilinear layers of width 300 (chapter "Deeper models"): the official
+    # two-layer notebook's width, weight decay 0.5 and input noise 0.33, with 10
+    # epochs; without and with a residual stream.
     "deep": _DEEP,
     "deep-residual": _DEEP.with_(residual=True),
     # Transcoders of the ReLU MLP, 2048 features each, ten epochs: TopK with k = 32, and
     # L1 at matched sparsity: after ten epochs α = 7e-3 fires 33.3 features per test
     # image, within 10 % of k (α = 5e-3 fires 38.0).
-    "transcoder-topk": TranscoderConfig(
-        _RELU, SparseConfig(activation="topk", k=32, epochs=10)
-    ),
+    "transcoder-topk": TranscoderConfig(_RELU, SparseTrainConfig(_TOPK, epochs=10)),
     "transcoder-l1": TranscoderConfig(
-        _RELU, SparseConfig(activation="relu", l1_coefficient=7e-3, epochs=10)
+        _RELU,
+        SparseTrainConfig(
+            _TOPK.with_(activation="relu"), l1_coefficient=7e-3, epochs=10
+        ),
     ),
     # A skip transcoder (Paulo et al. 2025) of the same MLP with TopK's settings, for
-    # the
-    # comparison of sparse coders (`python -m wbinterp train transcoder-skip`; no
+    # the comparison of sparse coders (`python -m wbinterp train transcoder-skip`; no
     # chapter trains it yet).
-    "transcoder-skip": SkipTranscoderConfig(
-        _RELU, SparseConfig(activation="topk", k=32, epochs=10)
-    ),
+    "transcoder-skip": SkipTranscoderConfig(_RELU, SparseTrainConfig(_TOPK, epochs=10)),
     # SAEs of the book's bilinear layer: one trained on its outputs over the training
     # images, one on unit input-pair outputs made from the weights alone. Short runs.
     "sae-outputs": SaeConfig(_BOOK, "outputs", _SAE.with_(k=8)),

@@ -11,6 +11,11 @@ input itself. Decoder columns (one per feature) are kept at unit norm, so a
 feature's activation is its size and the L1 penalty cannot be dodged by
 shrinking activations while growing the decoder.
 
+A coder's architecture (:class:`SparseCoderConfig`) and how it is trained
+(:class:`SparseTrainConfig`, which holds the architecture as ``coder``) are separate
+configs, as a classifier's :class:`~wbinterp.models.ModelConfig` and
+:class:`~wbinterp.train.TrainConfig` are.
+
 State-dict names: ``w_enc`` (F×d_in), ``b_enc`` (F), ``w_dec`` (d_out×F),
 ``b_dec`` (d_out) and ``b_pre`` (d_in: the training inputs' mean, fixed, when
 ``centre_inputs``; else zeros, the centring folded into ``b_enc`` at the start).
@@ -18,9 +23,8 @@ State-dict names: ``w_enc`` (F×d_in), ``b_enc`` (F), ``w_dec`` (d_out×F),
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal, NamedTuple, get_args
 
 import torch
@@ -29,15 +33,15 @@ from torch import nn
 
 from . import precision as precision_mod
 from .models import ReLUMLP
-from .train import TrainResult
+from .optimisation import TrainResult, cosine_schedule, optimiser_step
 
 Activation = Literal["relu", "topk"]
 Init = Literal["examples", "random"]
 
 
 @dataclass(frozen=True)
-class SparseConfig:
-    """Architecture and training of a transcoder (or an SAE)."""
+class SparseCoderConfig:
+    """A sparse coder's architecture: its widths, dictionary and activation."""
 
     d_in: int = 784
     """Input width: what the encoder reads."""
@@ -46,15 +50,57 @@ class SparseConfig:
     n_features: int = 2048
     """Dictionary size F."""
     activation: Activation = "topk"
-    """``"relu"`` (sparsity from the L1 penalty) or ``"topk"`` (exactly ``k`` active at most)."""
+    """``"relu"`` (sparsity from the L1 penalty) or ``"topk"`` (exactly ``k`` active at
+    most)."""
     k: int = 32
     """Active features per input for ``"topk"``; ignored for ``"relu"``."""
+    centre_inputs: bool = False
+    """Subtract the inputs' mean inside the encoder at every step (``b_pre``). False
+    folds the centring into ``b_enc`` once, at the start: the same function then, but
+    an input that is almost always zero (MNIST's blank border) gets a gradient only
+    where it is inked, where centred it would pass the bias's gradient to its weights,
+    which Adam scales up to full-size steps."""
+
+    def __post_init__(self) -> None:
+        if self.activation not in get_args(Activation):
+            raise ValueError(
+                f"activation must be one of {get_args(Activation)}, "
+                f"got {self.activation!r}"
+            )
+        if not isinstance(self.centre_inputs, bool):
+            raise ValueError(
+                f"centre_inputs must be True or False, got {self.centre_inputs!r}"
+            )
+        for name in ("d_in", "d_out", "n_features"):
+            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
+                raise ValueError(
+                    f"{name} must be a positive integer, got {getattr(self, name)!r}"
+                )
+        if self.activation == "topk" and not 1 <= self.k <= self.n_features:
+            raise ValueError(
+                f"k must be between 1 and n_features={self.n_features}, got {self.k}"
+            )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def with_(self, **changes) -> SparseCoderConfig:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class SparseTrainConfig:
+    """How a sparse coder is trained; its architecture is ``coder``."""
+
+    coder: SparseCoderConfig = field(default_factory=SparseCoderConfig)
+    """The architecture trained."""
     l1_coefficient: float = 0.0
     """Weight of the L1 penalty ``Σ_i f_i`` (decoder columns have unit norm)."""
     l1_warmup: float = 0.05
     """Fraction of the steps over which the L1 weight ramps up from zero."""
     resample_every: int = 250
-    """Every this many steps (in the first 3/4 of training), re-initialise dead features; 0 = never."""
+    """Every this many steps (in the first 3/4 of training), re-initialise dead
+    features; 0 = never."""
     dead_steps: int = 200
     """Steps without firing after which a feature counts as dead during training."""
     epochs: int = 10
@@ -69,32 +115,17 @@ class SparseConfig:
     """``"examples"``: feature i starts as a matched pair, its encoder row a centred
     training input and its decoder column that input's centred target; ``"random"``:
     random unit rows and columns."""
-    centre_inputs: bool = False
-    """Subtract the inputs' mean inside the encoder at every step (``b_pre``). False
-    folds the centring into ``b_enc`` once, at the start: the same function then, but
-    an input that is almost always zero (MNIST's blank border) gets a gradient only
-    where it is inked, where centred it would pass the bias's gradient to its weights,
-    which Adam scales up to full-size steps."""
 
     def __post_init__(self) -> None:
-        if self.activation not in get_args(Activation):
-            raise ValueError(
-                f"activation must be one of {get_args(Activation)}, got {self.activation!r}"
+        if not isinstance(self.coder, SparseCoderConfig):
+            raise TypeError(
+                f"coder must be a SparseCoderConfig, got {type(self.coder).__name__}"
             )
         if self.init not in get_args(Init):
             raise ValueError(f"init must be one of {get_args(Init)}, got {self.init!r}")
-        if not isinstance(self.centre_inputs, bool):
+        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
             raise ValueError(
-                f"centre_inputs must be True or False, got {self.centre_inputs!r}"
-            )
-        for name in ("d_in", "d_out", "n_features", "batch_size"):
-            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise ValueError(
-                    f"{name} must be a positive integer, got {getattr(self, name)!r}"
-                )
-        if self.activation == "topk" and not 1 <= self.k <= self.n_features:
-            raise ValueError(
-                f"k must be between 1 and n_features={self.n_features}, got {self.k}"
+                f"batch_size must be a positive integer, got {self.batch_size!r}"
             )
         if self.l1_coefficient < 0 or not 0 <= self.l1_warmup <= 1 or self.lr <= 0:
             raise ValueError(
@@ -110,18 +141,30 @@ class SparseConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def with_(self, **changes) -> SparseConfig:
-        return replace(self, **changes)
+    @classmethod
+    def from_dict(cls, d: dict) -> SparseTrainConfig:
+        return cls(**{**d, "coder": SparseCoderConfig(**d["coder"])})
+
+    def with_(self, **changes) -> SparseTrainConfig:
+        """A copy with some fields changed; the coder's fields may be given by name
+        too (``with_(k=8)`` sets ``coder.k``)."""
+        coder_fields = {
+            k: changes.pop(k)
+            for k in list(changes)
+            if k in SparseCoderConfig.__dataclass_fields__
+        }
+        return replace(self, coder=replace(self.coder, **coder_fields), **changes)
 
 
-def describe(config: SparseConfig) -> str:
+def describe(config: SparseTrainConfig) -> str:
     """One line naming the coder's activation, sparsity and training length."""
+    coder = config.coder
     sparsity = (
-        f"k={config.k}"
-        if config.activation == "topk"
+        f"k={coder.k}"
+        if coder.activation == "topk"
         else f"l1={config.l1_coefficient:g}"
     )
-    return f"activation={config.activation} {sparsity} epochs={config.epochs}"
+    return f"activation={coder.activation} {sparsity} epochs={config.epochs}"
 
 
 class SparseOutput(NamedTuple):
@@ -130,19 +173,19 @@ class SparseOutput(NamedTuple):
     activations: torch.Tensor
     """``(batch, F)`` feature activations ``f`` (non-negative, sparse)."""
     pre_activations: torch.Tensor
-    """``(batch, F)`` encoder outputs before σ."""
+    """``(batch, F)`` encoder outputs before φ."""
 
 
 class SparseCoder(nn.Module):
-    """``ŷ = W_dec φ(W_enc (x − b_pre) + b_enc) + b_dec``: a transcoder, or an SAE when
-    it
-    is trained to reconstruct its input."""
+    """``ŷ = W_dec φ(W_enc (x − b_pre) + b_enc) + b_dec``: a transcoder, or an SAE
+    when it is trained to reconstruct its input. Built from its architecture
+    (:class:`SparseCoderConfig`) alone."""
 
     b_pre: torch.Tensor  # a buffer: ``(d_in,)``, subtracted before encoding
 
     def __init__(
         self,
-        config: SparseConfig,
+        config: SparseCoderConfig,
         b_pre: torch.Tensor | None = None,
         b_dec: torch.Tensor | None = None,
     ) -> None:
@@ -247,26 +290,26 @@ def firing_stats(
 
 
 def train_sparse(
-    config: SparseConfig,
+    config: SparseTrainConfig,
     inputs: torch.Tensor,
     targets: torch.Tensor,
     device: torch.device | str = "cpu",
     precision: precision_mod.Precision | None = None,
 ) -> TrainResult:
-    """Train a sparse coder to map ``inputs`` (n, d_in) to ``targets`` (n, d_out) (an
-    SAE:
-    ``targets`` is ``inputs``).
+    """Train a sparse coder of ``config.coder`` to map ``inputs`` (n, d_in) to
+    ``targets`` (n, d_out) (an SAE: ``targets`` is ``inputs``).
 
     Loss: ``‖y − ŷ‖² / mean‖y − ȳ‖²`` (so 1.0 is the mean predictor), plus the
     L1 penalty when ``l1_coefficient > 0``. Dead features are resampled
     (:func:`resample_dead`) every ``resample_every`` steps.
     """
-    if inputs.shape != (inputs.shape[0], config.d_in) or targets.shape != (
+    arch = config.coder
+    if inputs.shape != (inputs.shape[0], arch.d_in) or targets.shape != (
         inputs.shape[0],
-        config.d_out,
+        arch.d_out,
     ):
         raise ValueError(
-            f"inputs must be (n, {config.d_in}) and targets (n, {config.d_out}), "
+            f"inputs must be (n, {arch.d_in}) and targets (n, {arch.d_out}), "
             f"got {tuple(inputs.shape)} and {tuple(targets.shape)}"
         )
     torch.manual_seed(config.seed)
@@ -275,13 +318,13 @@ def train_sparse(
     precision = precision_mod.check(precision or precision_mod.preferred(device))
     centre = inputs.mean(0)
     model = SparseCoder(
-        config, b_pre=centre if config.centre_inputs else None, b_dec=targets.mean(0)
+        arch, b_pre=centre if arch.centre_inputs else None, b_dec=targets.mean(0)
     )
     with torch.no_grad():
         if config.init == "examples":
             # Every feature then fires on the inputs that resemble its example and
             # writes what they need from the start.
-            pick = torch.randint(inputs.shape[0], (config.n_features,), generator=gen)
+            pick = torch.randint(inputs.shape[0], (arch.n_features,), generator=gen)
             rows, cols = inputs[pick] - centre, targets[pick] - model.b_dec
             model.w_enc.copy_(rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-8))
             model.w_dec.copy_((cols / cols.norm(dim=1, keepdim=True).clamp_min(1e-8)).T)
@@ -297,13 +340,8 @@ def train_sparse(
     # the fused Adam updates every weight in one kernel; the per-tensor loop took half
     # of each step
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt,
-        lambda s: (
-            0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, total) / max(total, 1)))
-        ),
-    )
-    since_fired = torch.zeros(config.n_features, dtype=torch.long, device=device)
+    sched = cosine_schedule(opt, total, floor=0.1)
+    since_fired = torch.zeros(arch.n_features, dtype=torch.long, device=device)
     history: dict[str, list[float]] = {
         "epoch": [],
         "fvu": [],
@@ -332,11 +370,7 @@ def train_sparse(
                 )
             fired = (out.activations > 0).any(0)
             since_fired = torch.where(fired, 0, since_fired + 1)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            model.project_decoder_grad()
-            opt.step()
-            sched.step()
+            optimiser_step(loss, opt, sched, before_update=model.project_decoder_grad)
             model.normalize_decoder()
             sum_mse += mse.item()
             sum_l0 += (out.activations > 0).sum(1).float().mean().item()

@@ -47,8 +47,9 @@ from . import files, kinds, models, presets, published
 from . import precision as precision_mod
 from . import train as train_mod
 from .hashing import sha256_code, sha256_json, sha256_tensors
+from .optimisation import TrainResult
 from .presets import Config
-from .train import TrainConfig, TrainResult
+from .train import TrainConfig
 
 #: Environment variable that chooses the store's folder.
 STORE_ENV = "WBINTERP_STORE"

@@ -16,6 +16,7 @@ every entry of ``P*_c``, and a trained layer that computes the function must hav
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -23,6 +24,7 @@ import torch
 
 from .bilinear import model_input_forms, quadratic_form
 from .models import BilinearMLP, ModelConfig
+from .optimisation import TrainResult, optimiser_step
 
 Operation = Literal["and", "or", "xor"]
 
@@ -151,12 +153,13 @@ def fit(
     lr: float = 1e-2,
     weight_decay: float = 0.0,
     seed: int = 0,
-) -> tuple[BilinearMLP, list[float]]:
+) -> TrainResult:
     """Train a bias-free bilinear model (embedding, layer, head) on ``task`` with MSE.
 
-    Fresh inputs every step, AdamW with a cosine schedule. Returns the model and the
-    loss of every step. Runs on one CPU thread: the matrices are tiny, and a second
-    thread only adds the cost of waking it at every operation.
+    Fresh inputs every step, AdamW with a cosine schedule, in float32. The result's
+    model is frozen (read from its weights, like the store's models) and its history
+    has the loss of every step. Runs on one CPU thread: the matrices are tiny, and a
+    second thread only adds the cost of waking it at every operation.
     """
     if not (isinstance(steps, int) and steps >= 1):
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
@@ -176,7 +179,8 @@ def _fit(
     lr: float,
     weight_decay: float,
     seed: int,
-):
+) -> TrainResult:
+    start = time.perf_counter()
     torch.manual_seed(seed)
     n_outputs = task.target_forms().shape[0]
     model = BilinearMLP(
@@ -189,13 +193,11 @@ def _fit(
     for _ in range(steps):
         x, y = task.sample(batch_size, generator)
         loss = torch.nn.functional.mse_loss(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
+        optimiser_step(loss, opt, sched)
         losses.append(loss.item())
-    model.eval().requires_grad_(False)  # read from its weights, like the store's models
-    return model, losses
+    model.eval().requires_grad_(False)
+    history = {"step": [float(s) for s in range(1, steps + 1)], "loss": losses}
+    return TrainResult(model, history, time.perf_counter() - start, "float32")
 
 
 def learned_forms(model: BilinearMLP) -> torch.Tensor:

@@ -20,6 +20,7 @@ from torch import nn
 from . import data as data_mod
 from . import precision as precision_mod
 from .models import ModelConfig, new_model
+from .optimisation import TrainResult, cosine_schedule, optimiser_step
 
 Schedule = Literal["cosine", "constant"]
 
@@ -104,22 +105,6 @@ class TrainConfig:
             if k in ModelConfig.__dataclass_fields__
         }
         return replace(self, model=replace(self.model, **model_fields), **changes)
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """What any training run gives: a classifier, a transcoder or an SAE."""
-
-    model: nn.Module
-    """The trained model, in eval mode, on the CPU."""
-    history: dict[str, list[float]]
-    """Per-epoch curves (a classifier: ``epoch``, ``train_loss``, ``test_loss``,
-    ``test_accuracy`` and ``seconds``, the epoch's training steps without its
-    evaluation; a sparse model: ``epoch``, ``fvu``, ``l0``, ``resampled``)."""
-    seconds: float
-    """Wall-clock training time."""
-    precision: precision_mod.Precision
-    """What the training steps' matrix multiplies ran in (:mod:`wbinterp.precision`)."""
 
 
 def default_device() -> torch.device:
@@ -236,16 +221,11 @@ def train(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
     )
     noise = GaussianNoise(config.seed, device)
-    if config.schedule == "cosine":
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt,
-            lambda step: (
-                0.5
-                * (1 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
-            ),
-        )
-    else:
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+    sched = (
+        cosine_schedule(opt, total_steps)
+        if config.schedule == "cosine"
+        else torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+    )
 
     history: dict[str, list[float]] = {
         "epoch": [],
@@ -276,10 +256,7 @@ def train(
             with precision_mod.autocast(precision, device):
                 logits = model(x)
             loss = F.cross_entropy(logits.float(), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+            optimiser_step(loss, opt, sched)
             running += loss.detach()
         history["seconds"].append(time.perf_counter() - epoch_start)
         metrics = evaluate(model, dataset.test)

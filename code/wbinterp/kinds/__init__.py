@@ -23,11 +23,12 @@ import torch
 from torch import nn
 
 from .. import data as data_mod
-from .. import models, sparse
+from .. import models, optimisation, sparse
 from .. import precision as precision_mod
 from .. import train as train_mod
+from ..optimisation import TrainResult
 from ..sparse import SparseCoder
-from ..train import TrainConfig, TrainResult
+from ..train import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class Kind(ABC):
 #: The files that decide a sparse coder's weights besides its kind's own file.
 SPARSE_SOURCES = (
     models.__file__,
+    optimisation.__file__,
     train_mod.__file__,
     precision_mod.__file__,
     sparse.__file__,
@@ -104,13 +106,13 @@ SPARSE_SOURCES = (
 
 class SparseCoderKind(Kind):
     """A kind trained on a base classifier (``config.base``), by default a
-    :class:`~wbinterp.sparse.SparseCoder` of ``config.sparse``."""
+    :class:`~wbinterp.sparse.SparseCoder` of ``config.sparse.coder``."""
 
     def base(self, config: Any) -> TrainConfig:
         return config.base
 
     def build(self, config: Any) -> nn.Module:
-        return SparseCoder(config.sparse)
+        return SparseCoder(config.sparse.coder)
 
 
 _KINDS: dict[str, Kind] = {}
@@ -166,13 +168,13 @@ def dataset(config: Any) -> data_mod.DatasetName:
 
 
 def with_nested(config: Any, nested: str, changes: dict) -> Any:
-    """``config`` with some fields changed; fields of its dataclass field ``nested`` may
-    be
-    given by name too (``transcoder.with_(k=8)`` sets ``transcoder.sparse.k``)."""
+    """``config`` with some fields changed; the fields its field ``nested`` takes in its
+    own ``with_`` may be given by name too (``transcoder.with_(k=8)`` sets
+    ``transcoder.sparse.coder.k``)."""
     own = {f.name for f in fields(config)}
     inner = {k: changes.pop(k) for k in list(changes) if k not in own}
     if inner:
-        changes[nested] = replace(changes.get(nested, getattr(config, nested)), **inner)
+        changes[nested] = changes.get(nested, getattr(config, nested)).with_(**inner)
     return replace(config, **changes)
 
 

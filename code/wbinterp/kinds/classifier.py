@@ -6,10 +6,11 @@ from __future__ import annotations
 from torch import nn
 
 from .. import data as data_mod
-from .. import models
+from .. import models, optimisation
 from .. import precision as precision_mod
 from .. import train as train_mod
-from ..train import TrainConfig, TrainResult
+from ..optimisation import TrainResult
+from ..train import TrainConfig
 from . import Kind, Run, register
 
 
@@ -20,7 +21,12 @@ class Classifier(Kind):
     names = ("bilinear", "relu", "deep")
     config_type = TrainConfig
     # This file only passes arguments on, so the key reads the code that trains.
-    sources = (models.__file__, train_mod.__file__, precision_mod.__file__)
+    sources = (
+        models.__file__,
+        optimisation.__file__,
+        train_mod.__file__,
+        precision_mod.__file__,
+    )
 
     def dataset(self, config: TrainConfig) -> data_mod.DatasetName:
         return config.dataset

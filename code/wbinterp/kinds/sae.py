@@ -9,8 +9,9 @@ from typing import Literal, get_args
 import torch
 
 from .. import models, pairs, sparse
-from ..sparse import SparseConfig
-from ..train import TrainConfig, TrainResult
+from ..optimisation import TrainResult
+from ..sparse import SparseTrainConfig
+from ..train import TrainConfig
 from . import SPARSE_SOURCES, Run, SparseCoderKind, register, with_nested
 
 SaeSource = Literal["outputs", "pairs"]
@@ -26,7 +27,7 @@ class SaeConfig:
     source: SaeSource
     """``"outputs"``: the layer's outputs ``g(W_e x)`` on the training images;
     ``"pairs"``: unit input-pair outputs ``g_ij`` over pixel pairs, from the weights alone."""
-    sparse: SparseConfig
+    sparse: SparseTrainConfig
     """The SAE's architecture and training (``d_in == d_out`` = the model's width)."""
     n_pairs: int = 0
     """For ``"pairs"``: how many pixel pairs to sample (the seed is ``sparse.seed``)."""
@@ -42,15 +43,15 @@ class SaeConfig:
             raise ValueError(
                 f"SAE source must be one of {get_args(SaeSource)}, got {self.source!r}"
             )
-        if not isinstance(self.sparse, SparseConfig):
+        if not isinstance(self.sparse, SparseTrainConfig):
             raise TypeError(
-                f"sparse must be a SparseConfig, got {type(self.sparse).__name__}"
+                f"sparse must be a SparseTrainConfig, got {type(self.sparse).__name__}"
             )
         width = self.base.model.d_hidden
-        if (self.sparse.d_in, self.sparse.d_out) != (width, width):
+        if (self.sparse.coder.d_in, self.sparse.coder.d_out) != (width, width):
             raise ValueError(
                 f"an SAE of a width-{width} layer reconstructs it: need d_in = d_out = {width}, "
-                f"got {self.sparse.d_in} and {self.sparse.d_out}"
+                f"got {self.sparse.coder.d_in} and {self.sparse.coder.d_out}"
             )
         if self.source == "pairs" and self.n_pairs < 1:
             raise ValueError(
@@ -65,7 +66,7 @@ class SaeConfig:
         return cls(
             TrainConfig.from_dict(d["base"]),
             d["source"],
-            SparseConfig(**d["sparse"]),
+            SparseTrainConfig.from_dict(d["sparse"]),
             d.get("n_pairs", 0),
         )
 
@@ -106,11 +107,11 @@ class Sae(SparseCoderKind):
         )
 
     def stem(self, config: SaeConfig) -> str:
-        return f"sae-{config.source}{config.sparse.n_features}"
+        return f"sae-{config.source}{config.sparse.coder.n_features}"
 
     def describe(self, config: SaeConfig) -> str:
-        c = config.sparse
-        return f"{c.d_in}->{c.n_features}->{c.d_out} of a bilinear layer's {config.source}, {sparse.describe(c)}"
+        c = config.sparse.coder
+        return f"{c.d_in}->{c.n_features}->{c.d_out} of a bilinear layer's {config.source}, {sparse.describe(config.sparse)}"
 
 
 register(Sae())

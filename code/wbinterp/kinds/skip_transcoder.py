@@ -21,8 +21,9 @@ import torch
 from torch import nn
 
 from .. import models, sparse
-from ..sparse import SparseCoder, SparseConfig, SparseOutput
-from ..train import TrainConfig, TrainResult
+from ..optimisation import TrainResult
+from ..sparse import SparseCoder, SparseCoderConfig, SparseOutput, SparseTrainConfig
+from ..train import TrainConfig
 from . import SPARSE_SOURCES, Run, SparseCoderKind, register, with_nested
 from .transcoder import TranscoderConfig
 
@@ -33,7 +34,7 @@ class SkipTranscoderConfig:
 
     base: TrainConfig
     """The ReLU MLP's recipe."""
-    sparse: SparseConfig
+    sparse: SparseTrainConfig
     """The sparse path's architecture and training (widths: the MLP's input and hidden)."""
 
     kind = "skip-transcoder"
@@ -48,7 +49,9 @@ class SkipTranscoderConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> SkipTranscoderConfig:
-        return cls(TrainConfig.from_dict(d["base"]), SparseConfig(**d["sparse"]))
+        return cls(
+            TrainConfig.from_dict(d["base"]), SparseTrainConfig.from_dict(d["sparse"])
+        )
 
     def with_(self, **changes) -> SkipTranscoderConfig:
         """A copy with some fields changed; the sparse config's fields may be given by
@@ -61,7 +64,9 @@ class SkipTranscoder(nn.Module):
     :class:`~wbinterp.sparse.SparseCoder`)
     and ``w_skip`` (d_out×d_in)."""
 
-    def __init__(self, config: SparseConfig, coder: SparseCoder | None = None) -> None:
+    def __init__(
+        self, config: SparseCoderConfig, coder: SparseCoder | None = None
+    ) -> None:
         super().__init__()
         self.coder = coder if coder is not None else SparseCoder(config)
         self.w_skip = nn.Parameter(torch.zeros(config.d_out, config.d_in))
@@ -91,7 +96,7 @@ class SkipTranscoderKind(SparseCoderKind):
     sources = (*SPARSE_SOURCES, __file__)
 
     def build(self, config: SkipTranscoderConfig) -> nn.Module:
-        return SkipTranscoder(config.sparse)
+        return SkipTranscoder(config.sparse.coder)
 
     def train(self, config: SkipTranscoderConfig, run: Run) -> TrainResult:
         if not isinstance(run.base, models.ReLUMLP):
@@ -107,7 +112,7 @@ class SkipTranscoderKind(SparseCoderKind):
         result = sparse.train_sparse(
             config.sparse, images, rest, run.device, precision=run.precision
         )
-        model = SkipTranscoder(config.sparse, cast(SparseCoder, result.model))
+        model = SkipTranscoder(config.sparse.coder, cast(SparseCoder, result.model))
         with torch.no_grad():
             model.w_skip.copy_(w_skip)
         return TrainResult(
@@ -115,11 +120,11 @@ class SkipTranscoderKind(SparseCoderKind):
         )
 
     def stem(self, config: SkipTranscoderConfig) -> str:
-        return f"skip-transcoder{config.sparse.n_features}"
+        return f"skip-transcoder{config.sparse.coder.n_features}"
 
     def describe(self, config: SkipTranscoderConfig) -> str:
-        c = config.sparse
-        return f"{c.d_in}->{c.n_features}->{c.d_out} + skip of a ReLU MLP, {sparse.describe(c)}"
+        c = config.sparse.coder
+        return f"{c.d_in}->{c.n_features}->{c.d_out} + skip of a ReLU MLP, {sparse.describe(config.sparse)}"
 
 
 register(SkipTranscoderKind())

@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass
 import torch
 
 from .. import models, sparse
-from ..sparse import SparseConfig
-from ..train import TrainConfig, TrainResult
+from ..optimisation import TrainResult
+from ..sparse import SparseTrainConfig
+from ..train import TrainConfig
 from . import SPARSE_SOURCES, Run, SparseCoderKind, register, with_nested
 
 
@@ -19,7 +20,7 @@ class TranscoderConfig:
 
     base: TrainConfig
     """The ReLU MLP's recipe (so its key covers the MLP it reads)."""
-    sparse: SparseConfig
+    sparse: SparseTrainConfig
     """The transcoder's architecture and training (``d_in`` and ``d_out``: the MLP's
     input and hidden widths)."""
 
@@ -30,15 +31,15 @@ class TranscoderConfig:
             raise ValueError(
                 f"a transcoder needs a ReLU MLP's TrainConfig as its base, got {self.base!r}"
             )
-        if not isinstance(self.sparse, SparseConfig):
+        if not isinstance(self.sparse, SparseTrainConfig):
             raise TypeError(
-                f"sparse must be a SparseConfig, got {type(self.sparse).__name__}"
+                f"sparse must be a SparseTrainConfig, got {type(self.sparse).__name__}"
             )
         widths = (self.base.model.d_input, self.base.model.d_hidden)
-        if (self.sparse.d_in, self.sparse.d_out) != widths:
+        if (self.sparse.coder.d_in, self.sparse.coder.d_out) != widths:
             raise ValueError(
                 f"a transcoder of this MLP needs d_in = {widths[0]} and d_out = {widths[1]}, "
-                f"got {self.sparse.d_in} and {self.sparse.d_out}"
+                f"got {self.sparse.coder.d_in} and {self.sparse.coder.d_out}"
             )
 
     def to_dict(self) -> dict:
@@ -46,7 +47,9 @@ class TranscoderConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TranscoderConfig:
-        return cls(TrainConfig.from_dict(d["base"]), SparseConfig(**d["sparse"]))
+        return cls(
+            TrainConfig.from_dict(d["base"]), SparseTrainConfig.from_dict(d["sparse"])
+        )
 
     def with_(self, **changes) -> TranscoderConfig:
         """A copy with some fields changed; the sparse config's fields may be given by
@@ -75,13 +78,11 @@ class Transcoder(SparseCoderKind):
         )
 
     def stem(self, config: TranscoderConfig) -> str:
-        return f"transcoder{config.sparse.n_features}"
+        return f"transcoder{config.sparse.coder.n_features}"
 
     def describe(self, config: TranscoderConfig) -> str:
-        c = config.sparse
-        return (
-            f"{c.d_in}->{c.n_features}->{c.d_out} of a ReLU MLP, {sparse.describe(c)}"
-        )
+        c = config.sparse.coder
+        return f"{c.d_in}->{c.n_features}->{c.d_out} of a ReLU MLP, {sparse.describe(config.sparse)}"
 
 
 register(Transcoder())
