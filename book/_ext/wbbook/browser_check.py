@@ -7,8 +7,9 @@ Playwright), each in a fresh browser context so that nothing carries over from o
 to the next, waits for what the check reads (the load event, MathJax's startup promise,
 every image complete), and reports: a JavaScript error, a failed or 4xx/5xx request to
 the local server, an image that did not load, maths that MathJax did not render, or a
-Markdown table shown as text. On a phone-sized viewport it opens the chapter menu with
-the visible button. Saves a full-page screenshot of every page. Exits 1 if any page fails.
+Markdown table shown as text, or (at a phone's width, the same page narrowed) a display
+equation wider than the text column. On a phone-sized viewport it opens the chapter menu
+with the visible button. Saves a full-page screenshot of every page. Exits 1 if any page fails.
 
 **Accessibility.** On every page, once it is ready and its screenshot taken, the check runs
 axe-core (its default rules: WCAG 2 A and AA, and Deque's best practices, plus WCAG 2.5.3
@@ -192,10 +193,20 @@ def _watch(context, base: str, problems: list[str]) -> None:
     )
 
 
+#: The display equations wider than their column: ``[width, column, text]`` each.
+WIDE_MATHS = """() => [...document.querySelectorAll('mjx-container[display="true"]')].map(m => {
+  const inner = m.firstElementChild ? m.firstElementChild.getBoundingClientRect().width : m.scrollWidth;
+  return [Math.round(inner), Math.round(m.parentElement.getBoundingClientRect().width),
+          m.textContent.slice(0, 40)];
+}).filter(([width, column]) => width > column + 1)"""
+
+
 class PageCheck:
     """One page open in a fresh context, checked, its screenshot taken, and axe-core running
-    (when given its script). ``finish()`` waits for axe, closes the context and returns
-    the page's problems and what was measured."""
+    (when given its script). ``finish()`` waits for axe, then narrows the same page to a
+    phone's width and checks that every display equation fits the column (the layout
+    reflows; nothing is loaded or typeset again), closes the context and returns the
+    page's problems and what was measured."""
 
     def __init__(
         self,
@@ -243,6 +254,13 @@ class PageCheck:
             if self.axe:
                 failures, self.state["axe"] = axe_report(self.page.evaluate(AXE_RESULT))
                 self.problems += failures
+            if self.state["math"]:
+                self.page.set_viewport_size(PHONE)
+                for width, column, text in self.page.evaluate(WIDE_MATHS):
+                    self.problems.append(
+                        f"on a phone, an equation is {width} px wide in a {column} px "
+                        f"column: {text}"
+                    )
         finally:
             self.context.close()
         return self.problems, self.state
@@ -311,32 +329,6 @@ def check_solution_title(
 
 
 #: Display equations wider than the text column (on a phone they would need scrolling).
-WIDE_MATHS = """() => [...document.querySelectorAll('mjx-container[display="true"]')].map(m => {
-  const inner = m.firstElementChild ? m.firstElementChild.getBoundingClientRect().width : m.scrollWidth;
-  return [Math.round(inner), Math.round(m.parentElement.getBoundingClientRect().width),
-          m.textContent.slice(0, 40)];
-}).filter(([width, column]) => width > column + 1)"""
-
-
-def check_phone_maths(
-    browser, base: str, rels: list[str], timeout_ms: int = 30_000
-) -> list[str]:
-    """On a 390 × 844 viewport, every display equation must fit the text column."""
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    problems = []
-    try:
-        for rel in rels:
-            page = open_ready(context, f"{base}/{rel}", timeout_ms)
-            for width, column, text in page.evaluate(WIDE_MATHS):
-                problems.append(
-                    f"{rel}: on a phone, an equation is {width} px wide in a {column} px column: {text}"
-                )
-            page.close()
-    finally:
-        context.close()
-    return problems
-
-
 def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> list[str]:
     """Every page's problems, as ``"page: problem"`` lines."""
     from playwright.sync_api import sync_playwright
@@ -384,18 +376,6 @@ def check(site: Path, screenshots: Path | None, timeout_ms: int = 30_000) -> lis
                 flush=True,
             )
             failures += [f"{first}: {p}" for p in phone]
-            with_maths = [
-                p.relative_to(site).as_posix()
-                for p in pages(site)
-                if "math" in p.read_text()
-            ]
-            wide = check_phone_maths(browser, base, with_maths, timeout_ms)
-            print(
-                f"{'ok' if not wide else 'FAIL':4s} {len(with_maths)} pages on a phone: every display "
-                "equation fits the column",
-                flush=True,
-            )
-            failures += wide
             explorers = [
                 p for p in pages(site) if 'class="wbbook-explorer"' in p.read_text()
             ]
