@@ -211,7 +211,7 @@ def _reworded(source: str) -> str:
         and isinstance(node.body[0].value, ast.Constant)
         and isinstance(node.body[0].value.value, str)
     ]
-    assert len(docstrings) > 3
+    assert len(docstrings) >= 2  # a module's and a class's at least
     for doc in sorted(docstrings, key=lambda d: (d.lineno, d.col_offset), reverse=True):
         line = lines[doc.lineno - 1]
         at = doc.col_offset + 3  # after the opening triple quote

@@ -31,11 +31,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import activations
 from . import precision as precision_mod
 from .models import ReLUMLP
 from .optimisation import TrainResult, cosine_schedule, optimiser_step
 
-Activation = Literal["relu", "topk"]
 Init = Literal["examples", "random"]
 
 
@@ -49,11 +49,15 @@ class SparseCoderConfig:
     """Output width: what the decoder predicts (``d_in`` for an SAE)."""
     n_features: int = 2048
     """Dictionary size F."""
-    activation: Activation = "topk"
-    """``"relu"`` (sparsity from the L1 penalty) or ``"topk"`` (exactly ``k`` active at
-    most)."""
+    activation: str = "topk"
+    """How features fire (:mod:`wbinterp.activations`): ``"relu"`` (sparsity from the L1
+    penalty), ``"topk"`` (exactly ``k`` active at most), ``"batchtopk"`` (``k`` on
+    average) or ``"jumprelu"`` (learned thresholds, an L0 penalty)."""
     k: int = 32
-    """Active features per input for ``"topk"``; ignored for ``"relu"``."""
+    """Active features per input for ``"topk"`` and ``"batchtopk"``; ignored by the
+    others."""
+    threshold: float | None = None
+    """``"jumprelu"``'s starting threshold (every feature's); ``None`` for the others."""
     centre_inputs: bool = False
     """Subtract the inputs' mean inside the encoder at every step (``b_pre``). False
     folds the centring into ``b_enc`` once, at the start: the same function then, but
@@ -62,11 +66,6 @@ class SparseCoderConfig:
     which Adam scales up to full-size steps."""
 
     def __post_init__(self) -> None:
-        if self.activation not in get_args(Activation):
-            raise ValueError(
-                f"activation must be one of {get_args(Activation)}, "
-                f"got {self.activation!r}"
-            )
         if not isinstance(self.centre_inputs, bool):
             raise ValueError(
                 f"centre_inputs must be True or False, got {self.centre_inputs!r}"
@@ -76,10 +75,7 @@ class SparseCoderConfig:
                 raise ValueError(
                     f"{name} must be a positive integer, got {getattr(self, name)!r}"
                 )
-        if self.activation == "topk" and not 1 <= self.k <= self.n_features:
-            raise ValueError(
-                f"k must be between 1 and n_features={self.n_features}, got {self.k}"
-            )
+        activations.named(self.activation).check(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -97,7 +93,23 @@ class SparseTrainConfig:
     l1_coefficient: float = 0.0
     """Weight of the L1 penalty ``Σ_i f_i`` (decoder columns have unit norm)."""
     l1_warmup: float = 0.05
-    """Fraction of the steps over which the L1 weight ramps up from zero."""
+    """Fraction of the steps over which the sparsity penalty's weight (L1, or
+    JumpReLU's L0) ramps up from zero."""
+    l0_coefficient: float = 0.0
+    """Weight of JumpReLU's L0 penalty ``Σ_i H(z_i − θ_i)`` (``"jumprelu"`` only)."""
+    bandwidth: float = 0.05
+    """Width ε of JumpReLU's straight-through estimator (read by ``"jumprelu"``
+    only)."""
+    aux_k: int = 0
+    """AuxK (Gao et al. 2024, ``"topk"`` and ``"batchtopk"`` only): the dead features
+    with the ``aux_k`` largest pre-activations also predict the residual ``y − ŷ``,
+    which gives dead features a gradient; 0 = off."""
+    aux_coefficient: float = 1 / 32
+    """Weight of the AuxK loss (read when ``aux_k > 0``)."""
+    prefixes: tuple[int, ...] = ()
+    """Matryoshka (Bussmann et al. 2025): sizes ``m_1 < m_2 < …`` below ``n_features``;
+    the first ``m_j`` features must also reconstruct alone, each prefix's loss (and the
+    whole dictionary's) averaged into the objective; ``()`` = off."""
     resample_every: int = 250
     """Every this many steps (in the first 3/4 of training), re-initialise dead
     features; 0 = never."""
@@ -137,13 +149,49 @@ class SparseTrainConfig:
                 raise ValueError(
                     f"{name} must be a non-negative integer, got {getattr(self, name)!r}"
                 )
+        activation = activations.named(self.coder.activation)
+        for name, owner in (("l1_coefficient", "relu"), ("l0_coefficient", "jumprelu")):
+            if getattr(self, name) != 0 and activation.name != owner:
+                raise ValueError(
+                    f"{name} is for activation {owner!r}; set it to 0 with "
+                    f"{activation.name!r}"
+                )
+        if self.l0_coefficient < 0 or self.bandwidth <= 0 or self.aux_coefficient < 0:
+            raise ValueError(
+                f"need l0_coefficient >= 0, bandwidth > 0 and aux_coefficient >= 0, got "
+                f"{self.l0_coefficient}, {self.bandwidth} and {self.aux_coefficient}"
+            )
+        if not (isinstance(self.aux_k, int) and self.aux_k >= 0):
+            raise ValueError(
+                f"aux_k must be a non-negative integer, got {self.aux_k!r}"
+            )
+        if self.aux_k and not activation.takes_k:
+            raise ValueError(
+                f"aux_k is for the TopK family ('topk', 'batchtopk'), not {activation.name!r}"
+            )
+        sizes = self.prefixes
+        if not (
+            isinstance(sizes, tuple)
+            and all(isinstance(m, int) for m in sizes)
+            and all(a < b for a, b in zip((0, *sizes), (*sizes, self.coder.n_features)))
+        ):
+            raise ValueError(
+                f"prefixes must be a tuple of increasing sizes between 1 and "
+                f"n_features={self.coder.n_features} (exclusive), got {sizes!r}"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> SparseTrainConfig:
-        return cls(**{**d, "coder": SparseCoderConfig(**d["coder"])})
+        return cls(
+            **{
+                **d,
+                "coder": SparseCoderConfig(**d["coder"]),
+                "prefixes": tuple(d.get("prefixes", ())),
+            }
+        )
 
     def with_(self, **changes) -> SparseTrainConfig:
         """A copy with some fields changed; the coder's fields may be given by name
@@ -159,12 +207,16 @@ class SparseTrainConfig:
 def describe(config: SparseTrainConfig) -> str:
     """One line naming the coder's activation, sparsity and training length."""
     coder = config.coder
-    sparsity = (
-        f"k={coder.k}"
-        if coder.activation == "topk"
-        else f"l1={config.l1_coefficient:g}"
+    if activations.named(coder.activation).takes_k:
+        sparsity = f"k={coder.k}"
+    elif coder.activation == "jumprelu":
+        sparsity = f"threshold={coder.threshold:g} l0={config.l0_coefficient:g}"
+    else:
+        sparsity = f"l1={config.l1_coefficient:g}"
+    extras = (f" aux_k={config.aux_k}" if config.aux_k else "") + (
+        f" prefixes={','.join(map(str, config.prefixes))}" if config.prefixes else ""
     )
-    return f"activation={coder.activation} {sparsity} epochs={config.epochs}"
+    return f"activation={coder.activation} {sparsity}{extras} epochs={config.epochs}"
 
 
 class SparseOutput(NamedTuple):
@@ -208,22 +260,30 @@ class SparseCoder(nn.Module):
         self.register_buffer(
             "b_pre", torch.zeros(config.d_in) if b_pre is None else b_pre.clone()
         )
+        self.activation = activations.named(config.activation)
+        self.activation.add_state(self)
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(batch, d_in) -> (activations, pre-activations)``, both ``(batch, F)``."""
+    def encode(
+        self, x: torch.Tensor, train: SparseTrainConfig | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(batch, d_in) -> (activations, pre-activations)``, both ``(batch, F)``;
+        ``train`` is given by the training loop (JumpReLU's estimator reads it)."""
         pre = (x - self.b_pre) @ self.w_enc.T + self.b_enc
-        if self.config.activation == "relu":
-            return torch.relu(pre), pre
-        top = pre.topk(self.config.k, dim=-1)
-        acts = torch.zeros_like(pre).scatter(-1, top.indices, torch.relu(top.values))
-        return acts, pre
+        return self.activation(pre, self, train), pre
 
     def decode(self, activations: torch.Tensor) -> torch.Tensor:
         """``(batch, F) -> (batch, d_out)``."""
         return activations @ self.w_dec.T + self.b_dec
 
-    def forward(self, x: torch.Tensor) -> SparseOutput:
-        acts, pre = self.encode(x)
+    def decode_prefix(self, activations: torch.Tensor, size: int) -> torch.Tensor:
+        """``(batch, F) -> (batch, d_out)`` from the first ``size`` features alone (a
+        Matryoshka prefix)."""
+        return activations[:, :size] @ self.w_dec[:, :size].T + self.b_dec
+
+    def forward(
+        self, x: torch.Tensor, train: SparseTrainConfig | None = None
+    ) -> SparseOutput:
+        acts, pre = self.encode(x, train)
         return SparseOutput(self.decode(acts), acts, pre)
 
     @torch.no_grad()
@@ -356,17 +416,35 @@ def train_sparse(
             idx = order[b * config.batch_size : (b + 1) * config.batch_size]
             x, y = inputs.index_select(0, idx), targets.index_select(0, idx)
             with precision_mod.autocast(precision, device):
-                out = model(x)
+                out = model(x, config)
+                prefix_outputs = [
+                    model.decode_prefix(out.activations, m) for m in config.prefixes
+                ]
             residual = y - out.output.float()
             mse = residual.square().sum(1).mean() / scale
             loss = mse
-            if config.l1_coefficient > 0:
-                warm = min(1.0, step / max(1.0, config.l1_warmup * total))
+            if prefix_outputs:
                 loss = (
-                    loss
-                    + warm
-                    * config.l1_coefficient
-                    * out.activations.float().sum(1).mean()
+                    sum(
+                        ((y - p.float()).square().sum(1).mean() / scale)
+                        for p in prefix_outputs
+                    )
+                    + mse
+                ) / (len(prefix_outputs) + 1)
+            warm = min(1.0, step / max(1.0, config.l1_warmup * total))
+            penalty = model.activation.penalty(
+                out.activations, out.pre_activations, model, config, warm
+            )
+            if penalty is not None:
+                loss = loss + penalty
+            if config.aux_k and (since_fired > config.dead_steps).any():
+                loss = loss + config.aux_coefficient * auxk_loss(
+                    model,
+                    out.pre_activations,
+                    residual,
+                    since_fired > config.dead_steps,
+                    config.aux_k,
+                    scale,
                 )
             fired = (out.activations > 0).any(0)
             since_fired = torch.where(fired, 0, since_fired + 1)
@@ -388,8 +466,27 @@ def train_sparse(
         history["epoch"].append(epoch + 1)
         history["fvu"].append(sum_mse / steps_per_epoch)
         history["l0"].append(sum_l0 / steps_per_epoch)
+    model.activation.finish(model, inputs, config.batch_size)
     model.eval()
     return TrainResult(model.cpu(), history, time.perf_counter() - start, precision)
+
+
+def auxk_loss(
+    coder: SparseCoder,
+    pre: torch.Tensor,
+    residual: torch.Tensor,
+    dead: torch.Tensor,
+    aux_k: int,
+    scale: torch.Tensor,
+) -> torch.Tensor:
+    """AuxK's loss: the ``aux_k`` largest pre-activations ``(batch, F)`` among the
+    ``dead`` features (F, bool) decode (without ``b_dec``) the main loss's ``residual``
+    ``(batch, d_out)``, which is held fixed; normalised by ``scale`` as the main loss
+    is."""
+    masked = pre.float().masked_fill(~dead, float("-inf"))
+    top = masked.topk(min(aux_k, int(dead.sum())), dim=-1)
+    acts = torch.zeros_like(masked).scatter(-1, top.indices, torch.relu(top.values))
+    return (residual.detach() - acts @ coder.w_dec.T).square().sum(1).mean() / scale
 
 
 @torch.no_grad()
@@ -424,10 +521,13 @@ def resample_dead(
     model.w_dec[:, idx] = (
         residual[pick] / residual[pick].norm(dim=1, keepdim=True).clamp_min(1e-8)
     ).T
+    model.activation.resampled(model, idx)
+    own = [(p, (idx,)) for n, p in model.named_parameters() if n == "log_threshold"]
     for param, index in (
         (model.w_enc, (idx,)),
         (model.b_enc, (idx,)),
         (model.w_dec, (slice(None), idx)),
+        *own,
     ):
         for buf in opt.state.get(param, {}).values():
             if torch.is_tensor(buf) and buf.shape == param.shape:

@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from .. import activations, models, optimisation, sparse
 from .. import data as data_mod
-from .. import models, optimisation, sparse
 from .. import precision as precision_mod
 from .. import train as train_mod
 from ..optimisation import TrainResult
@@ -101,6 +101,7 @@ SPARSE_SOURCES = (
     train_mod.__file__,
     precision_mod.__file__,
     sparse.__file__,
+    *activations.SOURCES,
 )
 
 
