@@ -23,12 +23,13 @@ class UsageError(Exception):
 
 
 def _presets(args: argparse.Namespace) -> int:
+    width = max(map(len, presets.PRESETS))
     if args.keys:
         for name, folder in store.preset_folders(args.precision).items():
-            print(f"{name:16s} {folder}")
+            print(f"{name:{width}s} {folder}")
         return 0
     for name, config in presets.PRESETS.items():
-        print(f"{name:16s} {config.kind:10s} {kinds.of(config).describe(config)}")
+        print(f"{name:{width}s} {config.kind:15s} {kinds.of(config).describe(config)}")
     return 0
 
 

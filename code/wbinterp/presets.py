@@ -87,6 +87,33 @@ PRESETS: dict[str, Config] = {
     # the comparison of sparse coders (`python -m wbinterp train transcoder-skip`; no
     # chapter trains it yet).
     "transcoder-skip": SkipTranscoderConfig(_RELU, SparseTrainConfig(_TOPK, epochs=10)),
+    # The other kinds of sparse coder (wbinterp.activations), at TopK's size and length,
+    # for the comparison of sparse coders (no chapter trains them yet). Measured at 512
+    # features and 3 epochs on the test images (TopK there: L0 32.0, FVU 0.074):
+    # BatchTopK's inference threshold gives L0 32.2 (FVU 0.078); Matryoshka prefixes
+    # of 1/16 and 1/4 of the dictionary, L0 32.1 (FVU 0.086); JumpReLU from θ = 0.5 with
+    # λ = 3e-4, L0 34.6 (FVU 0.100). AuxK replaces resampling in the last.
+    "transcoder-batchtopk": TranscoderConfig(
+        _RELU, SparseTrainConfig(_TOPK.with_(activation="batchtopk"), epochs=10)
+    ),
+    "transcoder-matryoshka": TranscoderConfig(
+        _RELU,
+        SparseTrainConfig(
+            _TOPK.with_(activation="batchtopk"), prefixes=(128, 512), epochs=10
+        ),
+    ),
+    "transcoder-jumprelu": TranscoderConfig(
+        _RELU,
+        SparseTrainConfig(
+            _TOPK.with_(activation="jumprelu", threshold=0.5),
+            l0_coefficient=3e-4,
+            bandwidth=0.1,
+            epochs=10,
+        ),
+    ),
+    "transcoder-topk-auxk": TranscoderConfig(
+        _RELU, SparseTrainConfig(_TOPK, aux_k=512, resample_every=0, epochs=10)
+    ),
     # SAEs of the book's bilinear layer: one trained on its outputs over the training
     # images, one on unit input-pair outputs made from the weights alone. Short runs.
     "sae-outputs": SaeConfig(_BOOK, "outputs", _SAE.with_(k=8)),
