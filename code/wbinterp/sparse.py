@@ -50,8 +50,8 @@ class SparseCoderConfig:
     n_features: int = 2048
     """Dictionary size F."""
     activation: str = "topk"
-    """How features fire (:mod:`wbinterp.activations`): ``"relu"`` (sparsity from the L1
-    penalty), ``"topk"`` (exactly ``k`` active at most), ``"batchtopk"`` (``k`` on
+    """How features fire (the registry ``wbinterp.activations``): ``"relu"``
+    (sparsity from the L1 penalty), ``"topk"`` (exactly ``k`` active at most), ``"batchtopk"`` (``k`` on
     average) or ``"jumprelu"`` (learned thresholds, an L0 penalty)."""
     k: int = 32
     """Active features per input for ``"topk"`` and ``"batchtopk"``; ignored by the
